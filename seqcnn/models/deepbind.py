@@ -1,0 +1,87 @@
+"""DeepBind (Alipanahi et al. 2015, Nat Biotechnol 33:831).
+
+Convolution as a motif scanner, rectification with a learned threshold (the convolution's
+bias), global max and (optionally) average pooling, an optional hidden layer, dropout and a
+linear output; both strands are scored and merged by max or mean.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqcnn.exceptions import UnknownNameError
+from seqcnn.models.registry import register_model
+from seqcnn.models.strand import BothStrands
+
+POOLINGS = ("max", "avg", "maxavg")
+
+
+class DeepBind(BothStrands, nn.Module):
+    """DeepBind network.
+
+    Parameters
+    ----------
+    n_outputs : int
+        Number of targets (one logit each).
+    in_channels : int
+        Alphabet size (4 for DNA).
+    n_filters, filter_width : int
+        Number and width of the motif detectors.
+    pooling : {"max", "avg", "maxavg"}
+        Global pooling of each detector over the sequence; "maxavg" concatenates both.
+    hidden : int
+        Units of the hidden layer; 0 for none.
+    dropout : float
+        Dropout before the output layer.
+    strands : {"max", "mean", "forward"}
+        Score both strands and merge by max or mean, or the forward strand only.
+
+    Shapes: input ``(N, in_channels, L)`` with any ``L >= 1``; output ``(N, n_outputs)`` logits.
+    """
+
+    def __init__(
+        self,
+        n_outputs: int = 1,
+        in_channels: int = 4,
+        n_filters: int = 16,
+        filter_width: int = 24,
+        pooling: str = "max",
+        hidden: int = 32,
+        dropout: float = 0.5,
+        strands: str = "max",
+    ) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise UnknownNameError("pooling", pooling, list(POOLINGS))
+        self._init_strands(strands)
+        # Padding of width-1 on both sides lets a motif hanging over either end still count,
+        # as DeepBind's padding with uninformative columns did.
+        self.conv = nn.Conv1d(in_channels, n_filters, filter_width, padding=filter_width - 1)
+        self.act = nn.ReLU()
+        self.max_pool = nn.AdaptiveMaxPool1d(1) if pooling in ("max", "maxavg") else None
+        self.avg_pool = nn.AdaptiveAvgPool1d(1) if pooling in ("avg", "maxavg") else None
+        n_pooled = n_filters * (2 if pooling == "maxavg" else 1)
+        head: list[nn.Module] = [nn.Flatten()]
+        if hidden:
+            head += [nn.Dropout(dropout), nn.Linear(n_pooled, hidden), nn.ReLU()]
+            n_pooled = hidden
+        head += [nn.Dropout(dropout), nn.Linear(n_pooled, n_outputs)]
+        self.head = nn.Sequential(*head)
+        self.receptive_field = filter_width
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled detector activations ``(N, n_filters * k, 1)``."""
+        h = self.act(self.conv(x))
+        pooled = [p(h) for p in (self.max_pool, self.avg_pool) if p is not None]
+        return pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=1)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits ``(N, n_outputs)`` from pooled features."""
+        return self.head(features)
+
+
+@register_model(dim=1)
+def deepbind(n_outputs: int = 1, in_channels: int = 4, **kwargs) -> DeepBind:
+    """DeepBind: one convolutional motif layer, global pooling, small dense head."""
+    return DeepBind(n_outputs=n_outputs, in_channels=in_channels, **kwargs)
