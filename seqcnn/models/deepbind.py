@@ -36,6 +36,8 @@ class DeepBind(BothStrands, nn.Module):
         Dropout before the output layer.
     strands : {"max", "mean", "forward"}
         Score both strands and merge by max or mean, or the forward strand only.
+    batch_norm : bool
+        Batch normalisation of the detector outputs before rectification (faster training).
 
     Shapes: input ``(N, in_channels, L)`` with any ``L >= 1``; output ``(N, n_outputs)`` logits.
     """
@@ -50,6 +52,7 @@ class DeepBind(BothStrands, nn.Module):
         hidden: int = 32,
         dropout: float = 0.5,
         strands: str = "max",
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
@@ -58,6 +61,7 @@ class DeepBind(BothStrands, nn.Module):
         # Padding of width-1 on both sides lets a motif hanging over either end still count,
         # as DeepBind's padding with uninformative columns did.
         self.conv = nn.Conv1d(in_channels, n_filters, filter_width, padding=filter_width - 1)
+        self.norm = nn.BatchNorm1d(n_filters) if batch_norm else nn.Identity()
         self.act = nn.ReLU()
         self.max_pool = nn.AdaptiveMaxPool1d(1) if pooling in ("max", "maxavg") else None
         self.avg_pool = nn.AdaptiveAvgPool1d(1) if pooling in ("avg", "maxavg") else None
@@ -72,7 +76,7 @@ class DeepBind(BothStrands, nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled detector activations ``(N, n_filters * k, 1)``."""
-        h = self.act(self.conv(x))
+        h = self.act(self.norm(self.conv(x)))
         pooled = [p(h) for p in (self.max_pool, self.avg_pool) if p is not None]
         return pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=1)
 

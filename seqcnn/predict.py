@@ -1,0 +1,64 @@
+"""Batched prediction that leaves the model on its device and in its mode."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def predict(
+    model: nn.Module,
+    X: torch.Tensor,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    rc_average: bool = False,
+    verbose: bool = False,
+) -> torch.Tensor:
+    """Model outputs for ``X``, computed in batches without gradients, in eval mode.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : torch.Tensor, shape (N, 4, L) or (N, C, H, W)
+        Inputs on any device; each batch is moved to ``device``.
+    batch_size : int
+    device : str or torch.device, optional
+        Where to compute; default: where the model's parameters are.
+    rc_average : bool
+        Also score the reverse complement of each sequence and average the two outputs
+        (for models that score one strand; DeepBind-style models already score both).
+    verbose : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, T)
+        Outputs on the CPU (logits for classification models).
+
+    Examples
+    --------
+    >>> from seqcnn.models import create_model
+    >>> predict(create_model("deepbind"), torch.zeros(10, 4, 50), batch_size=4).shape
+    torch.Size([10, 1])
+    """
+    from tqdm.auto import tqdm
+
+    if device is None:
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else torch.device("cpu")
+    was_training, original = model.training, next(model.parameters()).device
+    model.eval().to(device)
+    outputs = []
+    try:
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(X), batch_size), disable=not verbose, unit="batch"):
+                x = X[start : start + batch_size].to(device, non_blocking=True)
+                out = model(x)
+                if rc_average:
+                    out = (out + model(x.flip(-2, -1))) / 2
+                outputs.append(out.float().cpu())
+    finally:
+        model.train(was_training).to(original)
+    if not outputs:
+        return torch.empty(0)
+    return torch.cat(outputs)

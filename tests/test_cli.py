@@ -1,0 +1,121 @@
+"""The ``seqcnn`` command end to end: help, exit codes, one-line errors, train/evaluate/predict."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from seqcnn.cli import main
+
+VERBS = ["train", "evaluate", "predict", "list-models", "demo"]
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_has_help_with_an_example(verb, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([verb, "--help"])
+    assert exit_.value.code == 0
+    assert "example" in capsys.readouterr().out
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--out", "x"])  # --train missing
+    assert exit_.value.code == 2
+
+
+def test_list_models_shows_deepbind_with_parameters(capsys):
+    code, out = run(capsys, "list-models")
+    assert code == 0
+    line = next(row for row in out.splitlines() if row.startswith("deepbind "))
+    assert "1D" in line and "bp" in line
+
+
+def encode_subset(data_dir, tmp_path, tf="REST_GM12878_NRSF_HudsonAlpha", n=400):
+    """A small real training table (positives only) and the real B test set."""
+    src = data_dir / "encode-chipseq" / f"{tf}_AC.seq.gz"
+    frame = pd.read_csv(src, sep="\t").head(n)
+    train = tmp_path / "train.seq.gz"
+    with gzip.open(train, "wt") as fh:
+        frame.to_csv(fh, sep="\t", index=False)
+    return train, data_dir / "encode-chipseq" / f"{tf}_B.seq.gz"
+
+
+def test_train_evaluate_predict_on_real_encode_data(data_dir, tmp_path, capsys):
+    train, test = encode_subset(data_dir, tmp_path)
+    run_dir = tmp_path / "run"
+    code, out = run(
+        capsys, "train", "--train", train, "--negatives", "shuffle", "--test", test,
+        "--out", run_dir, "--epochs", "3", "--threads", "1", "--quiet",
+    )
+    assert code == 0, out
+    for name in ("config.json", "model.safetensors", "metrics.json", "history.csv",
+                 "roc.png", "pr.png", "training_curve.png"):
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test"]["n"] == 1000 and 0 <= metrics["test"]["auroc"] <= 1
+    assert metrics["valid"]["n"] == 80  # 10% of 400 positives held back + one shuffle each
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"]["name"] == "deepbind" and config["task"] == "binary"
+
+    code, out = run(capsys, "predict", run_dir, "--data", test, "-o", tmp_path / "scores.tsv")
+    assert code == 0, out
+    scores = pd.read_csv(tmp_path / "scores.tsv", sep="\t")
+    assert list(scores.columns) == ["id", "Bound"] and len(scores) == 1000
+    assert scores["Bound"].between(0, 1).all()
+
+    code, out = run(capsys, "evaluate", run_dir, "--data", test, "-o", tmp_path / "eval")
+    assert code == 0, out
+    evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert evaluated["auroc"] == pytest.approx(metrics["test"]["auroc"], abs=1e-6)
+
+    # an existing run directory is not overwritten without --force
+    code, out = run(capsys, "train", "--train", train, "--negatives", "shuffle", "--out", run_dir)
+    assert code == 1 and "--force" in out and str(run_dir) in out
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (None, "file not found"),
+        ("", "empty"),
+        ("id\tBound\nx\t1\n", "no sequence column"),
+        ("seq\tBound\nACGT\t1\nACGT\t2\n", "line 3"),
+        ("seq\tBound\nACGT\t1\nACXT\t0\n", "line 3"),
+        ("seq\tBound\nACGT\t1\nACGT\t1\n", "only one class"),
+    ],
+    ids=["missing", "empty", "no-sequence-column", "label-not-binary", "bad-character", "one-class"],
+)
+def test_bad_input_gives_one_line_error_naming_the_file(content, expected, tmp_path, capsys):
+    path = tmp_path / "bad.tsv"
+    if content is not None:
+        path.write_text(content)
+    code, out = run(capsys, "train", "--train", path, "--out", tmp_path / "run", "--valid", path)
+    assert code == 1
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in out, out
+    assert "bad.tsv" in lines[0] and expected in lines[0], lines[0]
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    with pytest.raises(ValueError):
+        main(["train", "--debug", "--train", str(tmp_path / "missing.tsv"), "--out", str(tmp_path / "r")])
+
+
+def test_console_script_runs(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "seqcnn.cli", "list-models", "deep*"],
+        capture_output=True, text=True, check=True,
+    )
+    assert "deepbind" in out.stdout

@@ -1,0 +1,127 @@
+"""Trainer: reproducibility, early stopping, class weights, run directory, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from seqcnn import checkpoint
+from seqcnn.exceptions import ConfigError, InputError
+from seqcnn.models import create_model
+from seqcnn.predict import predict
+from seqcnn.train import Tensors, TrainConfig, Trainer, resolve_device
+
+MOTIF = "TGACGTCA"  # a palindromic CRE site
+
+
+def planted(n: int, length: int = 40, seed: int = 0) -> Tensors:
+    """Random sequences; half carry MOTIF at a random position (label 1)."""
+    rng = np.random.default_rng(seed)
+    x = torch.zeros(n, 4, length)
+    idx = torch.from_numpy(rng.integers(0, 4, (n, length)))
+    x.scatter_(1, idx[:, None, :], 1.0)
+    y = torch.from_numpy((rng.random(n) < 0.5).astype(np.float32))[:, None]
+    motif = torch.nn.functional.one_hot(torch.tensor(["ACGT".index(b) for b in MOTIF]), 4).T
+    for i in np.flatnonzero(y[:, 0].numpy()):
+        p = rng.integers(0, length - len(MOTIF))
+        x[i, :, p : p + len(MOTIF)] = motif
+    return Tensors(x, y)
+
+
+def fit(data, valid, run_dir=None, **overrides) -> Trainer:
+    torch.manual_seed(0)
+    model = create_model("deepbind", n_filters=8, filter_width=8, hidden=8)
+    options = dict(epochs=4, verbose=False, lr=3e-3, seed=3)
+    options.update(overrides)
+    return Trainer(model, TrainConfig(**options)).fit(data, valid, run_dir=run_dir)
+
+
+def test_same_seed_gives_identical_weights():
+    data, valid = planted(256), planted(64, seed=1)
+    a = fit(data, valid).model.state_dict()
+    b = fit(data, valid).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = fit(data, valid, seed=4).model.state_dict()
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_learns_a_planted_motif():
+    trainer = fit(planted(800), planted(200, seed=1), epochs=15)
+    assert trainer.evaluate(planted(200, seed=2))["auroc"] > 0.9
+    assert trainer.history_["best"].any()
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement():
+    # labels unrelated to the inputs: validation AUROC cannot keep improving
+    rng = np.random.default_rng(5)
+    train, valid = planted(128), planted(128, seed=1)
+    train.y, valid.y = (torch.from_numpy(rng.random((2, 128, 1)) < 0.5).float()).unbind(0)
+    trainer = fit(train, valid, epochs=50, patience=2)
+    assert len(trainer.history_) < 50
+    last_best = trainer.history_.index[trainer.history_["best"]].max()
+    assert len(trainer.history_) - 1 - last_best == 2
+
+
+def test_run_directory_reloads_and_predicts_the_same(tmp_path):
+    data, valid = planted(256), planted(64, seed=1)
+    trainer = fit(data, valid, run_dir=tmp_path)
+    config = {"model": {"name": "deepbind", "args": dict(n_filters=8, filter_width=8, hidden=8)}}
+    checkpoint.write_json(config, tmp_path / checkpoint.CONFIG)
+    model, loaded = checkpoint.load_run(tmp_path)
+    assert loaded == config
+    assert torch.equal(predict(model, valid.x), predict(trainer.model, valid.x))
+    history = pd.read_csv(tmp_path / checkpoint.HISTORY)
+    assert list(history["epoch"]) == [1, 2, 3, 4]
+
+
+def test_resume_continues_to_the_same_weights(tmp_path):
+    data, valid = planted(256), planted(64, seed=1)
+    full = fit(data, valid, run_dir=tmp_path / "full", epochs=4, lr_schedule="none")
+    fit(data, valid, run_dir=tmp_path / "part", epochs=2, lr_schedule="none")
+    torch.manual_seed(0)
+    model = create_model("deepbind", n_filters=8, filter_width=8, hidden=8)
+    config = TrainConfig(epochs=4, verbose=False, lr=3e-3, seed=3, lr_schedule="none")
+    resumed = Trainer(model, config).fit(data, valid, run_dir=tmp_path / "part", resume=True)
+    assert list(resumed.history_["epoch"]) == [1, 2, 3, 4]
+    a, b = full.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_balanced_class_weight_changes_training_on_imbalanced_data():
+    data = planted(256)
+    data.y[: 200] = 0  # few positives
+    plain = fit(data, data, epochs=2).model.state_dict()
+    weighted = fit(data, data, epochs=2, class_weight="balanced").model.state_dict()
+    assert not all(torch.equal(plain[k], weighted[k]) for k in plain)
+
+
+def test_config_errors_list_valid_choices():
+    with pytest.raises(ConfigError, match="adam, adamw, sgd"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ConfigError, match="batch_size must be at least 1"):
+        TrainConfig(batch_size=0)
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_mismatched_data_is_an_input_error():
+    data = planted(16)
+    with pytest.raises(InputError, match="16 inputs but 3 labels"):
+        fit(Tensors(data.x, data.y[:3]), None)
+
+
+def test_multiclass_and_regression_tasks_train():
+    torch.manual_seed(0)
+    x = torch.randn(120, 1, 8, 8)
+    y = (x.mean((1, 2, 3)) > 0).long()
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
+    t = Trainer(model, TrainConfig(epochs=40, verbose=False, lr=3e-2), task="multiclass")
+    assert t.fit(Tensors(x, y), Tensors(x, y)).evaluate(Tensors(x, y))["accuracy"] > 0.9
+    target = x.sum((1, 2, 3))[:, None]
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 1))
+    t = Trainer(model, TrainConfig(epochs=20, verbose=False, lr=3e-2), task="regression")
+    assert t.fit(Tensors(x, target), Tensors(x, target)).evaluate(Tensors(x, target))["pearson"] > 0.9
