@@ -100,7 +100,9 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
         unwrap(model).load_state_dict(state)
     except RuntimeError as err:
         first = str(err).splitlines()[0]
-        raise InputError(f"weights do not fit the model in config.json: {first}", path=path) from None
+        raise InputError(
+            f"weights do not fit the model in config.json: {first}", path=path
+        ) from None
     return model
 
 
@@ -117,7 +119,7 @@ def save_training_state(
     info: dict[str, Any],
     generator: torch.Generator,
 ) -> None:
-    """Write what resume needs into ``RUN/checkpoint/``: weights, optimizer, RNG states, ``info``."""
+    """Write what resume needs into ``RUN/checkpoint/``: weights, optimizer, RNG, ``info``."""
     state_dir = Path(run_dir) / STATE_DIR
     state_dir.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v for k, v in unwrap(model).state_dict().items()}
@@ -157,9 +159,7 @@ def load_training_state(
         raise InputError("nothing to resume: no checkpoint/state.safetensors", path=run_dir)
     tensors = load_file(str(state_dir / "state.safetensors"))
     meta = read_json(state_dir / "state.json")
-    unwrap(model).load_state_dict(
-        {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
-    )
+    unwrap(model).load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     opt_state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):

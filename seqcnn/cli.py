@@ -21,13 +21,13 @@ EXAMPLES = {
     "train": """
         examples:
           # DeepBind's protocol: positives from a .seq table, shuffled negatives, test on B
-          seqcnn train --train CTCF_AC.seq.gz --negatives shuffle --test CTCF_B.seq.gz --out runs/ctcf
+          seqcnn train --train CTCF_AC.seq.gz --negatives shuffle --test CTCF_B.seq.gz -o runs/ctcf
           # a table with several label columns, a validation file and another model
           seqcnn train --train train.tsv --valid valid.tsv --model resbind --out runs/multi
           # positives and negatives as FASTA files
           seqcnn train --train bound.fa --negatives unbound.fa --out runs/fa
           # genome intervals: narrowPeak + reference, chr8 held out for validation, chr9 for test
-          seqcnn train --train peaks.narrowPeak --fasta hg38.fa --length 200 --negatives gc --out runs/peaks
+          seqcnn train --train peaks.narrowPeak --fasta hg38.fa --negatives gc -o runs/peaks
           # images
           seqcnn train --train mnist.npz --model lenet5 --epochs 10 --out runs/lenet
         """,
@@ -88,18 +88,30 @@ def _parser() -> argparse.ArgumentParser:
 
     # ------------------------------------------------------------------ train
     p = command("train", "train a model and write a run directory")
-    p.add_argument("--train", required=True, metavar="FILE", help="training data (table, FASTA, BED, .npz)")
-    p.add_argument("--valid", metavar="FILE", help="validation data (default: hold back --valid-fraction)")
+    p.add_argument(
+        "--train", required=True, metavar="FILE", help="training data (table, FASTA, BED, .npz)"
+    )
+    p.add_argument(
+        "--valid", metavar="FILE", help="validation data (default: hold back --valid-fraction)"
+    )
     p.add_argument("--test", metavar="FILE", help="test data, evaluated once with the best weights")
     p.add_argument("--out", "-o", required=True, metavar="RUN", help="run directory to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in RUN")
-    p.add_argument("--config", metavar="FILE.yaml", help="options as YAML (command-line options win)")
+    p.add_argument(
+        "--config", metavar="FILE.yaml", help="options as YAML (command-line options win)"
+    )
     _data_options(p, training=True)
     g = p.add_argument_group("model")
-    g.add_argument("--model", default=None, help="registered architecture (default deepbind; see list-models)")
     g.add_argument(
-        "--model-arg", dest="model_args", nargs="+", action=KeyValue, metavar="KEY=VALUE",
+        "--model", default=None, help="registered architecture (default deepbind; see list-models)"
+    )
+    g.add_argument(
+        "--model-arg",
+        dest="model_args",
+        nargs="+",
+        action=KeyValue,
+        metavar="KEY=VALUE",
         help="model constructor argument, e.g. --model-arg n_filters=32 pooling=maxavg",
     )
     g = p.add_argument_group("training")
@@ -114,16 +126,22 @@ def _parser() -> argparse.ArgumentParser:
         ("optimizer", str, "adam | adamw | sgd"),
         ("lr_schedule", str, "none | plateau | cosine"),
         ("patience", int, "early stopping: epochs without improvement"),
+        ("min_delta", float, "early stopping: the smallest change that counts"),
         ("monitor", str, "auto (auroc, pearson or accuracy) | loss"),
         ("class_weight", str, "none | balanced"),
         ("device", str, "auto | cpu | cuda | cuda:N"),
         ("seed", int, "random seed (CPU runs are bit-identical for a seed)"),
     ):
         g.add_argument(
-            "--" + name.replace("_", "-"), dest=name, type=kind, default=None,
+            "--" + name.replace("_", "-"),
+            dest=name,
+            type=kind,
+            default=None,
             help=f"{text} (default {getattr(defaults, name)})",
         )
-    g.add_argument("--no-amp", dest="amp", action="store_false", default=None, help="no mixed precision on GPU")
+    g.add_argument(
+        "--no-amp", dest="amp", action="store_false", default=None, help="no mixed precision on GPU"
+    )
     _threads(g)
     g.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
@@ -156,37 +174,62 @@ def _parser() -> argparse.ArgumentParser:
 
 def _threads(p) -> None:
     p.add_argument(
-        "--threads", type=int, default=None,
+        "--threads",
+        type=int,
+        default=None,
         help="CPU threads for torch (default: SEQCNN_THREADS or the number of cores, at most 4)",
     )
 
 
 def _data_options(p: argparse.ArgumentParser, training: bool) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--fasta", dest="genome", metavar="GENOME.fa", help="reference genome for BED inputs")
+    g.add_argument(
+        "--fasta", dest="genome", metavar="GENOME.fa", help="reference genome for BED inputs"
+    )
     g.add_argument("--length", type=int, default=None, help="window length for BED inputs")
-    g.add_argument("--sequence-column", default=None, help="table column with sequences (default: auto)")
-    g.add_argument("--label-columns", nargs="+", default=None, help="table label columns (default: auto)")
-    g.add_argument("--labels", default=None, metavar="TABLE", help="labels for FASTA records, by name")
+    g.add_argument(
+        "--sequence-column", default=None, help="table column with sequences (default: auto)"
+    )
+    g.add_argument(
+        "--label-columns", nargs="+", default=None, help="table label columns (default: auto)"
+    )
+    g.add_argument(
+        "--labels", default=None, metavar="TABLE", help="labels for FASTA records, by name"
+    )
     if not training:
         return
     g.add_argument(
-        "--negatives", default=None,
+        "--negatives",
+        default=None,
         help="none | shuffle (dinucleotide shuffles of positives, as DeepBind) | flank | gc "
         "(BED inputs) | a FASTA file of negatives (default none)",
     )
     g.add_argument(
-        "--task", default=None, choices=["auto", "binary", "multilabel", "regression"],
+        "--task",
+        default=None,
+        choices=["auto", "binary", "multilabel", "regression"],
         help="what the labels mean (default auto: 0/1 labels are binary, others regression)",
     )
     g.add_argument("--negatives-per-positive", type=int, default=None)
     g.add_argument(
-        "--fixed-negatives", dest="fresh_negatives", action="store_false", default=None,
+        "--fixed-negatives",
+        dest="fresh_negatives",
+        action="store_false",
+        default=None,
         help="draw shuffled negatives once instead of every epoch",
     )
-    g.add_argument("--valid-fraction", type=float, default=None, help="held back without --valid (default 0.1)")
-    g.add_argument("--valid-chroms", nargs="+", default=None, help="BED inputs: validation chromosomes (default chr8)")
-    g.add_argument("--test-chroms", nargs="+", default=None, help="BED inputs: test chromosomes (default chr9)")
+    g.add_argument(
+        "--valid-fraction", type=float, default=None, help="held back without --valid (default 0.1)"
+    )
+    g.add_argument(
+        "--valid-chroms",
+        nargs="+",
+        default=None,
+        help="BED inputs: validation chromosomes (default chr8)",
+    )
+    g.add_argument(
+        "--test-chroms", nargs="+", default=None, help="BED inputs: test chromosomes (default chr9)"
+    )
 
 
 def default_threads() -> int:
@@ -239,7 +282,9 @@ def _load_yaml(path: str) -> dict[str, Any]:
         loaded = yaml.safe_load(Path(path).read_text()) or {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise InputError(f"not valid YAML: {err}", path=path, line=mark.line + 1 if mark else None) from None
+        raise InputError(
+            f"not valid YAML: {err}", path=path, line=mark.line + 1 if mark else None
+        ) from None
     if not isinstance(loaded, dict):
         raise InputError("expected a mapping of option: value", path=path)
     return {k.replace("-", "_"): v for k, v in loaded.items()}
@@ -259,7 +304,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     unknown = set(file_opts) - train_names - data_names - other
     if unknown:
         valid = ", ".join(sorted(train_names | data_names | other))
-        raise ConfigError(f"{args.config}: unknown option(s) {', '.join(sorted(unknown))}; valid: {valid}")
+        raise ConfigError(
+            f"{args.config}: unknown option(s) {', '.join(sorted(unknown))}; valid: {valid}"
+        )
     threads = _set_threads(args)
     train_opts = {k: v for k, v in file_opts.items() if k in train_names}
     train_opts.update(_given(args, train_names))
@@ -271,15 +318,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = args.model or file_opts.get("model", "deepbind")
     model_args = {**file_opts.get("model_args", {}), **(args.model_args or {})}
     metrics = train_run(
-        args.train, args.out, data, config, model=model, model_args=model_args,
-        valid=args.valid or file_opts.get("valid"), test=args.test or file_opts.get("test"),
-        force=args.force, resume=args.resume,
+        args.train,
+        args.out,
+        data,
+        config,
+        model=model,
+        model_args=model_args,
+        valid=args.valid or file_opts.get("valid"),
+        test=args.test or file_opts.get("test"),
+        force=args.force,
+        resume=args.resume,
     )
     _say(f"trained {model} in {metrics['seconds']:.0f} s (best epoch {metrics['best_epoch']})")
     for split in ("train", "valid", "test"):
         if split in metrics:
             _say(f"  {split:<5} " + _summary(metrics[split]))
-    _say(f"run directory: {args.out} (config.json, model.safetensors, metrics.json, history.csv, plots)")
+    _say(f"run directory: {args.out} (config.json, model.safetensors, metrics.json, history.csv)")
     return 0
 
 
@@ -326,9 +380,10 @@ def cmd_list_models(args: argparse.Namespace) -> int:
         spec = get_model_spec(name)
         model = create_model(name, n_outputs=1 if spec.dim == 1 else 10)
         rf = getattr(model, "receptive_field", None)
+        field = "-" if not rf else f"{rf} bp" if spec.dim == 1 else str(rf)
         print(
             f"{name:<16} {spec.dim:>2}D {count_parameters(model):>12,} "
-            f"{(str(rf) + ' bp') if rf and spec.dim == 1 else (str(rf) if rf else '-'):>16}  {spec.description}"
+            f"{field:>16}  {spec.description}"
         )
     return 0
 

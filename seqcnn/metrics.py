@@ -68,7 +68,7 @@ def compute_metrics(
         }
         names = target_names or [str(k) for k in range(y_score.shape[1])]
         recall = skm.recall_score(y, pred, labels=range(len(names)), average=None, zero_division=0)
-        out.update({f"recall/{n}": float(r) for n, r in zip(names, recall)})
+        out.update({f"recall/{n}": float(r) for n, r in zip(names, recall, strict=False)})
         return out
 
     y_true = np.asarray(y_true, dtype=np.float64)
@@ -91,7 +91,9 @@ def compute_metrics(
             }
         elif task in ("binary", "multilabel"):
             if len(np.unique(yt)) < 2:
-                warnings.warn(f"target {names[t]!r} has a single class: AUROC undefined", stacklevel=2)
+                warnings.warn(
+                    f"target {names[t]!r} has a single class: AUROC undefined", stacklevel=2
+                )
                 vals = {"auroc": np.nan, "auprc": np.nan}
             else:
                 vals = {
@@ -107,5 +109,5 @@ def compute_metrics(
         finite = [v for v in vals if np.isfinite(v)]
         out[k] = float(np.mean(finite)) if finite else float("nan")
         if n_targets > 1:
-            out.update({f"{k}/{n}": v for n, v in zip(names, vals)})
+            out.update({f"{k}/{n}": v for n, v in zip(names, vals, strict=True)})
     return out

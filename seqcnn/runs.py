@@ -23,14 +23,14 @@ import pandas as pd
 import torch
 
 from seqcnn import __version__, checkpoint
-from seqcnn._pending import ShuffledNegatives, holdout_split
+from seqcnn.datasets import ShuffledNegatives, holdout_split, read_intervals, split_table_by_chrom
 from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.io import SequenceTable, check_both_classes, infer_task, read_table, validate_binary
 from seqcnn.io.fasta import read_labelled_fasta
 from seqcnn.metrics import compute_metrics, sigmoid
 from seqcnn.models import create_model, get_model_spec
 from seqcnn.predict import predict
-from seqcnn.train import Tensors, Trainer, TrainConfig
+from seqcnn.train import Tensors, TrainConfig, Trainer
 from seqcnn.utils import atomic_write
 
 TABLE_SUFFIXES = (".tsv", ".csv", ".txt", ".seq")
@@ -79,7 +79,7 @@ class DataOptions:
     label_columns: list[str] | None = None  # table columns with labels (default: auto)
     labels: str | None = None  # table labelling the records of FASTA inputs by name
     genome: str | None = None  # reference FASTA for BED inputs
-    length: int | None = None  # window length for BED inputs
+    length: int = 101  # window length for BED inputs (DeepBind's 101 bp)
     valid_chroms: list[str] = field(default_factory=lambda: ["chr8"])  # held out (BED inputs)
     test_chroms: list[str] = field(default_factory=lambda: ["chr9"])  # held out (BED inputs)
 
@@ -116,11 +116,13 @@ def read_examples(path: str | Path, options: DataOptions, negatives: str | None 
         return read_table(path, options.sequence_column, options.label_columns)
     if kind == "fasta":
         return read_labelled_fasta(path, negatives, labels_table=options.labels)
-    from seqcnn.datasets import read_intervals
-
     if options.genome is None:
         raise ConfigError(f"{path}: a BED input needs the reference genome: add --fasta GENOME.fa")
-    return read_intervals(path, options.genome, options.length, options.negatives)
+    drawn = options.negatives if options.negatives in NEGATIVE_STRATEGIES else "none"
+    # shuffled negatives of windows are drawn per epoch by the training set, not here
+    return read_intervals(
+        path, options.genome, options.length, "none" if drawn == "shuffle" else drawn
+    )
 
 
 @dataclass
@@ -143,7 +145,7 @@ class ImageSet:
 def _as_tensors(data: SequenceTable | ImageSet) -> Tensors:
     if isinstance(data, ImageSet):
         return Tensors(data.x, data.y)
-    return Tensors(data.encode(), torch.from_numpy(np.asarray(data.labels, dtype=np.float32)))
+    return Tensors(data.encode(), torch.from_numpy(np.array(data.labels, dtype=np.float32)))
 
 
 def _with_shuffled_negatives(table: SequenceTable, per_positive: int, seed: int) -> SequenceTable:
@@ -202,13 +204,19 @@ def train_run(
             f"{'2' if images else '1'}D model (seqcnn list-models)"
         )
     rng = np.random.default_rng(config.seed)
+    test_set = read_examples(test, data) if test is not None else None
     if valid is not None:
         valid_set = read_examples(valid, data)
+    elif file_kind(train) == "bed":
+        held_test = data.test_chroms if test is None else []
+        train_set, valid_set, by_chrom = split_table_by_chrom(
+            train_set, data.valid_chroms, held_test
+        )
+        test_set = by_chrom if test is None else test_set
     elif data.valid_fraction > 0:
         train_set, valid_set = holdout_split(train_set, data.valid_fraction, rng)
     else:
         valid_set = None
-    test_set = read_examples(test, data) if test is not None else None
 
     if images:
         task, targets = "multiclass", train_set.class_names
@@ -239,7 +247,7 @@ def train_run(
         "input": input_desc,
         "data": {
             "train": str(train),
-            "valid": str(valid) if valid else f"{data.valid_fraction:g} of train held back",
+            "valid": str(valid) if valid else _held_back(train, data),
             "test": str(test) if test else None,
             **{k: v for k, v in dataclasses.asdict(data).items()},
         },
@@ -258,9 +266,8 @@ def train_run(
     for name, subset in eval_sets.items():
         if subset is not None:
             metrics[name] = trainer.evaluate(_as_tensors(subset))
-            metrics[name]["file"] = str(valid if name == "valid" else test) if (
-                name == "test" or valid is not None
-            ) else "held back from train"
+            given = valid if name == "valid" else test
+            metrics[name]["file"] = str(given) if given else _held_back(train, data)
     metrics["best_epoch"] = trainer.best_epoch_
     metrics["seconds"] = round(time.perf_counter() - t_start, 1)
     checkpoint.write_json(metrics, run_dir / checkpoint.METRICS)
@@ -268,6 +275,12 @@ def train_run(
     checkpoint.write_json(run_config, run_dir / checkpoint.CONFIG)
     _plots(run_dir, trainer, eval_sets, task, targets)
     return metrics
+
+
+def _held_back(train: str | Path, data: DataOptions) -> str:
+    if file_kind(train) == "bed":
+        return f"windows on {', '.join(data.valid_chroms)} held back from train"
+    return f"{data.valid_fraction:g} of train held back"
 
 
 def _sequence_training_set(
@@ -320,7 +333,7 @@ def _task(table: SequenceTable, data: DataOptions) -> str:
 def _complete_eval_set(
     table: SequenceTable, data: DataOptions, task: str, seed: int
 ) -> SequenceTable:
-    """Validation/test table with labels checked, plus shuffled negatives if it has only positives."""
+    """Evaluation table, labels checked, with shuffled negatives if it has only positives."""
     if table.labels is None:
         if data.negatives != "shuffle":
             raise InputError("evaluation data has no labels", path=table.path)
@@ -338,7 +351,9 @@ def _plots(run_dir: Path, trainer: Trainer, eval_sets: dict, task: str, targets:
     from seqcnn import plot
 
     plot.plot_history(trainer.history_, run_dir / "training_curve.png")
-    name, subset = next(((n, s) for n, s in reversed(eval_sets.items()) if s is not None), (None, None))
+    name, subset = next(
+        ((n, s) for n, s in reversed(eval_sets.items()) if s is not None), (None, None)
+    )
     if subset is None:
         return
     tensors = _as_tensors(subset)
@@ -346,7 +361,9 @@ def _plots(run_dir: Path, trainer: Trainer, eval_sets: dict, task: str, targets:
     _evaluation_plots(run_dir, tensors.y.numpy(), scores, task, targets, f" ({name})")
 
 
-def _evaluation_plots(out_dir: Path, y, scores, task: str, targets: list[str], suffix: str) -> list[Path]:
+def _evaluation_plots(
+    out_dir: Path, y, scores, task: str, targets: list[str], suffix: str
+) -> list[Path]:
     from seqcnn import plot
 
     if task in ("binary", "multilabel"):
@@ -361,7 +378,9 @@ def _evaluation_plots(out_dir: Path, y, scores, task: str, targets: list[str], s
 
 # ---------------------------------------------------------------------------- use a run
 def evaluate_run(
-    run_dir: str | Path, data_path: str | Path, out_dir: str | Path | None = None,
+    run_dir: str | Path,
+    data_path: str | Path,
+    out_dir: str | Path | None = None,
     data: DataOptions | None = None,
 ) -> dict[str, float]:
     """Metrics of a trained run on labelled data; writes ``metrics.json`` and ROC/PR plots.
@@ -407,7 +426,10 @@ def _data_options_from(config: dict) -> dict[str, Any]:
 
 
 def predict_run(
-    run_dir: str | Path, data_path: str | Path, out: str | Path, data: DataOptions | None = None,
+    run_dir: str | Path,
+    data_path: str | Path,
+    out: str | Path,
+    data: DataOptions | None = None,
     batch_size: int = 512,
 ) -> pd.DataFrame:
     """Score sequences (table, FASTA, BED windows) or images with a run; writes a TSV.

@@ -64,6 +64,7 @@ class TrainConfig:
     momentum: float = 0.9  # sgd only
     lr_schedule: str = "plateau"  # none | plateau (halve after 2 flat epochs) | cosine
     patience: int = 5  # epochs without improvement of `monitor` before stopping
+    min_delta: float = 1e-3  # smaller gains of `monitor` do not count as improvement
     monitor: str = "auto"  # auto (auroc | pearson | accuracy by task) or loss
     class_weight: str = "none"  # none | balanced (weights inversely proportional to class size)
     grad_clip: float = 0.0  # max gradient norm; 0 disables
@@ -102,9 +103,13 @@ def resolve_device(device: str = "auto") -> torch.device:
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise ConfigError(f"device {device!r} is not valid; use auto, cpu, cuda or cuda:N") from None
+        raise ConfigError(
+            f"device {device!r} is not valid; use auto, cpu, cuda or cuda:N"
+        ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} requested but CUDA is not available; use --device cpu")
+        raise ConfigError(
+            f"device {device!r} requested but CUDA is not available; use --device cpu"
+        )
     return dev
 
 
@@ -191,14 +196,18 @@ class Trainer:
     def _optimizer(self, params) -> torch.optim.Optimizer:
         c = self.config
         if c.optimizer == "sgd":
-            return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+            return torch.optim.SGD(
+                params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay
+            )
         cls = torch.optim.AdamW if c.optimizer == "adamw" else torch.optim.Adam
         return cls(params, lr=c.lr, weight_decay=c.weight_decay)
 
     def _scheduler(self, optimizer, larger_is_better: bool):
         if self.config.lr_schedule == "plateau":
             mode = "max" if larger_is_better else "min"
-            return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode, factor=0.5, patience=1)
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode, factor=0.5, patience=1
+            )
         if self.config.lr_schedule == "cosine":
             return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.config.epochs)
         return None
@@ -229,9 +238,7 @@ class Trainer:
             self.device_ = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
             torch.cuda.set_device(self.device_)
         use_amp = c.amp and self.device_.type == "cuda"
-        amp_dtype = (
-            torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-        )
+        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
         scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
         torch.manual_seed(c.seed)
@@ -271,7 +278,17 @@ class Trainer:
                 train.set_epoch(epoch)
             loss_fn = self._loss_fn(train.y).to(self.device_)
             train_loss = self._train_epoch(
-                net, train, loss_fn, optimizer, scaler, generator, epoch, rank, world, use_amp, amp_dtype
+                net,
+                train,
+                loss_fn,
+                optimizer,
+                scaler,
+                generator,
+                epoch,
+                rank,
+                world,
+                use_amp,
+                amp_dtype,
             )
             row: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
             if valid is not None:
@@ -289,7 +306,7 @@ class Trainer:
                 larger_is_better = False
             score = current if larger_is_better else -current
             row["lr"] = optimizer.param_groups[0]["lr"]
-            improved = score > self.best_score_
+            improved = score > self.best_score_ + c.min_delta
             if improved:
                 self.best_score_, self.best_epoch_, bad_epochs = score, epoch, 0
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -313,7 +330,9 @@ class Trainer:
                     "best_epoch": self.best_epoch_,
                     "bad_epochs": bad_epochs,
                 }
-                checkpoint.save_training_state(run_dir, model, optimizer, scheduler, info, generator)
+                checkpoint.save_training_state(
+                    run_dir, model, optimizer, scheduler, info, generator
+                )
             if c.verbose and rank == 0:
                 self._log(row, monitor)
 
@@ -332,7 +351,18 @@ class Trainer:
             raise InputError(f"{what} data is empty")
 
     def _train_epoch(
-        self, net, data, loss_fn, optimizer, scaler, generator, epoch, rank, world, use_amp, amp_dtype
+        self,
+        net,
+        data,
+        loss_fn,
+        optimizer,
+        scaler,
+        generator,
+        epoch,
+        rank,
+        world,
+        use_amp,
+        amp_dtype,
     ) -> float:
         from tqdm.auto import tqdm
 
@@ -379,7 +409,9 @@ class Trainer:
 
     def _score(self, model, data, use_amp, amp_dtype) -> torch.Tensor:
         with torch.autocast(self.device_.type, dtype=amp_dtype, enabled=use_amp):
-            out = predict(model, data.x, batch_size=max(self.config.batch_size, 256), device=self.device_)
+            out = predict(
+                model, data.x, batch_size=max(self.config.batch_size, 256), device=self.device_
+            )
         return out.float()
 
     def _metrics(self, y: torch.Tensor, scores: torch.Tensor) -> dict[str, float]:

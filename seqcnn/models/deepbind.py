@@ -51,6 +51,7 @@ class DeepBind(BothStrands, nn.Module):
         pooling: str = "max",
         hidden: int = 32,
         dropout: float = 0.5,
+        input_dropout: float = 0.0,
         strands: str = "max",
         batch_norm: bool = False,
     ) -> None:
@@ -68,7 +69,7 @@ class DeepBind(BothStrands, nn.Module):
         n_pooled = n_filters * (2 if pooling == "maxavg" else 1)
         head: list[nn.Module] = [nn.Flatten()]
         if hidden:
-            head += [nn.Dropout(dropout), nn.Linear(n_pooled, hidden), nn.ReLU()]
+            head += [nn.Dropout(input_dropout), nn.Linear(n_pooled, hidden), nn.ReLU()]
             n_pooled = hidden
         head += [nn.Dropout(dropout), nn.Linear(n_pooled, n_outputs)]
         self.head = nn.Sequential(*head)

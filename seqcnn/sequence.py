@@ -1,0 +1,716 @@
+"""DNA sequences as tensors: one-hot encoding, decoding, reverse complement, shuffles.
+
+Everything here works on whole batches at once: the strings are joined into one byte buffer
+and looked up in 256-entry tables, so no Python code runs per base.
+
+Conventions
+-----------
+- One-hot sequences are ``(N, 4, L)`` float32 in ``ACGT`` order (:data:`ALPHABET`).
+- Lowercase (soft-masked) bases encode like uppercase ones.
+- ``N`` is an all-zero column. The other IUPAC ambiguity codes (``R Y S W K M B D H V``) are
+  all-zero columns too by default, or their base fractions with ``ambiguous="iupac"``
+  (``R`` = A and G at 0.5 each, ``N`` = 0.25 each, ...).
+- Anything else (``U``, gaps ``-`` and ``.``, digits, spaces) is an error that names the
+  sequence, the character and its position.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from seqcnn.exceptions import InputError
+
+__all__ = [
+    "ALPHABET",
+    "IUPAC",
+    "one_hot_encode",
+    "decode",
+    "reverse_complement",
+    "dinucleotide_shuffle",
+    "dinucleotide_shuffle_many",
+    "gc_content",
+    "find_invalid",
+    "check_sequences",
+]
+
+ALPHABET = "ACGT"
+
+#: The bases that each IUPAC nucleotide code stands for.
+IUPAC: dict[str, str] = {
+    "A": "A",
+    "C": "C",
+    "G": "G",
+    "T": "T",
+    "R": "AG",
+    "Y": "CT",
+    "S": "CG",
+    "W": "AT",
+    "K": "GT",
+    "M": "AC",
+    "B": "CGT",
+    "D": "AGT",
+    "H": "ACT",
+    "V": "ACG",
+    "N": "ACGT",
+}
+
+_COMPLEMENT = {
+    "A": "T",
+    "C": "G",
+    "G": "C",
+    "T": "A",
+    "R": "Y",
+    "Y": "R",
+    "S": "S",
+    "W": "W",
+    "K": "M",
+    "M": "K",
+    "B": "V",
+    "V": "B",
+    "D": "H",
+    "H": "D",
+    "N": "N",
+}
+_COMPLEMENT.update({k.lower(): v.lower() for k, v in list(_COMPLEMENT.items())})
+_REVCOMP_TABLE = str.maketrans(_COMPLEMENT)
+
+AMBIGUOUS_MODES = ("zero", "iupac")
+
+
+def _build_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """256-row lookup tables: valid byte, one-hot (zero mode), IUPAC fractions (iupac mode)."""
+    valid = np.zeros(256, dtype=bool)
+    zero = np.zeros((256, 4), dtype=np.float32)
+    frac = np.zeros((256, 4), dtype=np.float32)
+    for code, bases in IUPAC.items():
+        for ch in (code, code.lower()):
+            b = ord(ch)
+            valid[b] = True
+            for base in bases:
+                frac[b, ALPHABET.index(base)] = 1.0 / len(bases)
+            if len(bases) == 1:
+                zero[b, ALPHABET.index(bases)] = 1.0
+    return valid, zero, frac
+
+
+_VALID, _ONEHOT_ZERO, _ONEHOT_IUPAC = _build_tables()
+_ONEHOT_IUPAC_T = np.ascontiguousarray(_ONEHOT_IUPAC.T)  # (4, 256): one row per channel
+_BASE_INDEX = np.where(_ONEHOT_ZERO.any(1), _ONEHOT_ZERO.argmax(1), 4).astype(np.uint8)
+_CHANNELS = np.arange(4, dtype=np.uint8)
+
+
+def _as_list(seqs: str | Sequence[str] | np.ndarray) -> tuple[list[str], bool]:
+    """``(list of strings, was_single)``; numpy arrays and pandas Series are accepted."""
+    if isinstance(seqs, str):
+        return [seqs], True
+    if isinstance(seqs, np.ndarray):
+        return [str(s) for s in seqs.ravel().tolist()], False
+    if hasattr(seqs, "tolist") and not isinstance(seqs, list):  # pandas Series / Index
+        seqs = seqs.tolist()
+    seqs = list(seqs)
+    for i, s in enumerate(seqs[:1]):
+        if not isinstance(s, str):
+            raise TypeError(f"sequences must be strings; item {i} is {type(s).__name__}")
+    return seqs, False
+
+
+def _offsets(seqs: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(lengths, starts)`` of the strings in their concatenation."""
+    lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+    starts = np.zeros(len(seqs), dtype=np.int64)
+    if len(seqs) > 1:
+        np.cumsum(lengths[:-1], out=starts[1:])
+    return lengths, starts
+
+
+def _locate(starts: np.ndarray, lengths: np.ndarray, flat_pos: int) -> tuple[int, int]:
+    """``(sequence index, position in it)`` of position ``flat_pos`` of the concatenation."""
+    i = int(np.searchsorted(starts + lengths, flat_pos, side="right"))
+    return i, flat_pos - int(starts[i])
+
+
+def find_invalid(seqs: str | Sequence[str] | np.ndarray) -> tuple[int, int, str] | None:
+    """The first character that is not an IUPAC nucleotide code, or ``None``.
+
+    Valid characters are ``A C G T N`` and ``R Y S W K M B D H V``, in either case. RNA ``U``,
+    gaps (``-``, ``.``), digits and white space are invalid.
+
+    Parameters
+    ----------
+    seqs : str or sequence of str (N,)
+
+    Returns
+    -------
+    tuple of (int, int, str) or None
+        ``(sequence index, 0-based position, character)`` of the first invalid character.
+
+    Examples
+    --------
+    >>> find_invalid(["ACGT", "ACUG"])
+    (1, 2, 'U')
+    >>> find_invalid("acgtnRY") is None
+    True
+    """
+    items, _ = _as_list(seqs)
+    return _scan(items)[3] if items else None
+
+
+def _scan(
+    items: list[str],
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, tuple[int, int, str] | None]:
+    """``(codes, lengths, starts, first_invalid)`` of the joined strings (codes: uint8)."""
+    lengths, starts = _offsets(items)
+    joined = "".join(items)
+    try:
+        codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    except UnicodeEncodeError as err:
+        codes, flat = None, err.start
+    else:
+        bad = np.flatnonzero(~_VALID[codes])
+        if not bad.size:
+            return codes, lengths, starts, None
+        flat = int(bad[0])
+    i, pos = _locate(starts, lengths, flat)
+    return codes, lengths, starts, (i, pos, items[i][pos])
+
+
+def invalid_character_message(ch: str, pos: int) -> str:
+    """The error text for an invalid character ``ch`` at 0-based position ``pos``."""
+    return (
+        f"invalid character {ch!r} at position {pos + 1} of the sequence; expected A C G T, N "
+        "or another IUPAC code (R Y S W K M B D H V), in either case"
+        + ("; RNA (U) must be converted to DNA (T) first" if ch in "Uu" else "")
+    )
+
+
+def check_sequences(
+    seqs: Sequence[str],
+    path: str | os.PathLike | None = None,
+    lines: Sequence[int] | np.ndarray | None = None,
+    names: Sequence[str] | None = None,
+    allow_empty: bool = False,
+) -> None:
+    """Raise :class:`InputError` for the first empty or invalid sequence, naming where it is.
+
+    Parameters
+    ----------
+    seqs : sequence of str (N,)
+    path : str or os.PathLike, optional
+        The file the sequences come from.
+    lines : sequence of int (N,), optional
+        1-based line number of each sequence in ``path``.
+    names : sequence of str (N,), optional
+        Record names, used when there are no line numbers.
+    allow_empty : bool
+        Accept zero-length sequences.
+
+    Examples
+    --------
+    >>> check_sequences(["ACGT", "NNAC"])
+    >>> check_sequences(["ACGT", "AC-T"], path="x.tsv", lines=[2, 3])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    seqcnn.exceptions.InputError: x.tsv, line 3: invalid character '-' at position 3 ...
+    """
+    items, _ = _as_list(seqs)
+
+    def where(i: int) -> dict:
+        return {
+            "path": path,
+            "line": None if lines is None else int(lines[i]),
+            "record": None if names is None or lines is not None else str(names[i]),
+        }
+
+    if not allow_empty:
+        lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+        empty = np.flatnonzero(lengths == 0)
+        if empty.size:
+            i = int(empty[0])
+            label = "" if lines is not None or names is not None else f"sequence {i}: "
+            raise InputError(f"{label}empty sequence", **where(i))
+    bad = find_invalid(items)
+    if bad is not None:
+        i, pos, ch = bad
+        label = "" if lines is not None or names is not None else f"sequence {i}: "
+        raise InputError(label + invalid_character_message(ch, pos), **where(i))
+
+
+def one_hot_encode(
+    seqs: str | Sequence[str] | np.ndarray,
+    length: int | None = None,
+    ambiguous: str = "zero",
+    names: Sequence[str] | None = None,
+) -> torch.Tensor:
+    """One-hot encode DNA sequences in ``ACGT`` order.
+
+    Parameters
+    ----------
+    seqs : str or sequence of str (N,)
+        One sequence, or a list / tuple / numpy array / pandas Series of sequences. Case is
+        ignored (soft-masked lowercase encodes like uppercase).
+    length : int, optional
+        Pad every sequence to this length. By default the longest sequence sets the length.
+    ambiguous : {"zero", "iupac"}
+        How IUPAC ambiguity codes other than ``N`` are encoded: ``"zero"`` (default) gives an
+        all-zero column like ``N``; ``"iupac"`` gives the fractions of the bases the code
+        stands for (``R`` = 0.5 A + 0.5 G, ``B`` = 1/3 each of C G T, ``N`` = 0.25 each).
+    names : sequence of str (N,), optional
+        Record names, used in error messages instead of the bare index.
+
+    Returns
+    -------
+    torch.Tensor (4, L) or (N, 4, L), float32
+        ``(4, L)`` for a single string, ``(N, 4, L)`` otherwise.
+
+    Raises
+    ------
+    InputError
+        A character that is not an IUPAC nucleotide code (this includes RNA ``U``, gaps ``-``
+        and ``.``, digits and white space; the message names the sequence index, or its name,
+        the character and its 1-based position), or a sequence longer than ``length``.
+
+    Notes
+    -----
+    Padding policy: sequences shorter than the output length are padded **on the right** with
+    all-zero columns (the encoding of ``N``), to the longest sequence or to ``length``. A
+    sequence longer than ``length`` is an error, never silently cut.
+
+    Examples
+    --------
+    >>> one_hot_encode("ACgN").int().tolist()
+    [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    >>> one_hot_encode(["ACGT", "AC"]).shape
+    torch.Size([2, 4, 4])
+    >>> one_hot_encode("R", ambiguous="iupac")[:, 0].tolist()
+    [0.5, 0.0, 0.5, 0.0]
+    """
+    if ambiguous not in AMBIGUOUS_MODES:
+        raise ValueError(f"ambiguous must be one of {AMBIGUOUS_MODES}, got {ambiguous!r}")
+    items, single = _as_list(seqs)
+    if names is not None and len(names) != len(items):
+        raise ValueError(f"names has {len(names)} items but there are {len(items)} sequences")
+    n = len(items)
+    if n == 0:
+        return torch.zeros((0, 4, length or 0), dtype=torch.float32)
+    codes, lengths, starts, bad = _scan(items)
+    if bad is not None:
+        i, pos, ch = bad
+        record = None if names is None else str(names[i])
+        raise InputError(f"sequence {i}: {invalid_character_message(ch, pos)}", record=record)
+    longest = int(lengths.max())
+    if length is None:
+        out_len = longest
+    else:
+        if length < 0:
+            raise ValueError(f"length must be >= 0, got {length}")
+        if longest > length:
+            i = int(np.argmax(lengths))
+            record = None if names is None else str(names[i])
+            raise InputError(
+                f"sequence {i} is {longest} bp long, longer than the requested length {length}",
+                record=record,
+            )
+        out_len = length
+    if ambiguous == "zero":
+        # index of each base (0-3; 4 = none), then one comparison writes the whole tensor
+        codes = _BASE_INDEX[codes]
+        fill = 4
+    else:
+        fill = 0  # byte 0: an all-zero row of the IUPAC table
+    if out_len == longest and bool((lengths == longest).all()):
+        grid = codes.reshape(n, out_len)
+    else:
+        grid = np.full((n, out_len), fill, dtype=np.uint8)
+        row = np.repeat(np.arange(n), lengths)
+        col = np.arange(codes.size) - np.repeat(starts, lengths)
+        grid[row, col] = codes
+    out = np.empty((n, 4, out_len), dtype=np.float32)
+    if ambiguous == "zero":
+        np.equal(grid[:, None, :], _CHANNELS[None, :, None], out=out, casting="unsafe")
+    else:
+        for c in range(4):
+            np.take(_ONEHOT_IUPAC_T[c], grid, out=out[:, c, :])
+    x = torch.from_numpy(out)
+    return x[0] if single else x
+
+
+_DECODE_IUPAC = np.array(list("NACMGRSVTWYHKDBN"), dtype="S1")  # index: bit mask A=1 C=2 G=4 T=8
+
+
+def decode(
+    x: torch.Tensor | np.ndarray,
+    lengths: Sequence[int] | np.ndarray | None = None,
+    iupac: bool = False,
+) -> str | list[str]:
+    """Turn one-hot (or soft) encodings back into strings.
+
+    Parameters
+    ----------
+    x : torch.Tensor or numpy.ndarray (4, L) or (N, 4, L)
+        Encodings in ``ACGT`` order.
+    lengths : sequence of int (N,), optional
+        True lengths, to drop the right padding added by :func:`one_hot_encode`. Without it,
+        padding comes back as trailing ``N``.
+    iupac : bool
+        With ``True``, a column whose non-zero entries are all equal decodes to the IUPAC code
+        of those bases (``[0.5, 0, 0.5, 0]`` -> ``R``), which inverts
+        ``one_hot_encode(..., ambiguous="iupac")``.
+
+    Returns
+    -------
+    str or list of str
+        A string for a ``(4, L)`` input, a list of ``N`` strings otherwise.
+
+    Notes
+    -----
+    A column decodes to the base with the largest value. All-zero columns, and columns whose
+    largest value is shared by several bases (an ambiguous column, such as IUPAC fractions),
+    decode to ``N`` (or to the IUPAC code, with ``iupac=True``).
+
+    Examples
+    --------
+    >>> decode(one_hot_encode("ACGTN"))
+    'ACGTN'
+    >>> decode(one_hot_encode(["ACGT", "AC"]), lengths=[4, 2])
+    ['ACGT', 'AC']
+    >>> decode(one_hot_encode("ARN", ambiguous="iupac"), iupac=True)
+    'ARN'
+    """
+    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    single = arr.ndim == 2
+    if single:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[1] != 4:
+        raise ValueError(f"expected shape (4, L) or (N, 4, L), got {tuple(arr.shape)}")
+    n, _, length = arr.shape
+    top = arr.max(axis=1, keepdims=True)  # (N, 1, L)
+    at_top = (arr == top) & (top > 0)
+    mask = (at_top * np.array([1, 2, 4, 8], dtype=np.uint8)[None, :, None]).sum(axis=1)
+    if iupac:
+        nonzero = arr != 0
+        flat = np.where(nonzero, arr, top).min(axis=1) == top[:, 0]  # all non-zero equal
+        bits = (nonzero * np.array([1, 2, 4, 8], dtype=np.uint8)[None, :, None]).sum(axis=1)
+        mask = np.where(flat, bits, mask)
+        chars = _DECODE_IUPAC[mask.astype(np.intp)]
+    else:
+        lut = np.full(16, b"N", dtype="S1")
+        lut[[1, 2, 4, 8]] = [b"A", b"C", b"G", b"T"]
+        chars = lut[mask.astype(np.intp)]
+    if length == 0:
+        strings = [""] * n
+    else:
+        strings = np.ascontiguousarray(chars).view(f"S{length}").ravel().astype(str).tolist()
+    if lengths is not None:
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if lengths.shape != (n,):
+            raise ValueError(f"lengths must have {n} items, got shape {lengths.shape}")
+        strings = [s[:k] for s, k in zip(strings, lengths.tolist(), strict=True)]
+    return strings[0] if single else strings
+
+
+def reverse_complement(seq: str | Sequence[str]) -> str | list[str]:
+    """Reverse complement of one sequence or of each sequence in a list.
+
+    IUPAC-aware (``R``<->``Y``, ``K``<->``M``, ``B``<->``V``, ``D``<->``H``; ``S``, ``W``,
+    ``N`` are their own complements) and case-preserving. Characters outside the IUPAC codes
+    (gaps, ``U``) are kept as they are, only moved.
+
+    Parameters
+    ----------
+    seq : str or sequence of str (N,)
+
+    Returns
+    -------
+    str or list of str
+
+    Examples
+    --------
+    >>> reverse_complement("AACgtR")
+    'YacGTT'
+    >>> reverse_complement(["AC", "GGN"])
+    ['GT', 'NCC']
+    """
+    if isinstance(seq, str):
+        return seq.translate(_REVCOMP_TABLE)[::-1]
+    return [s.translate(_REVCOMP_TABLE)[::-1] for s in seq]
+
+
+def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+_SHUFFLE_BASES = 1 << 21  # bases walked together; bounds memory for long inputs
+_SHUFFLE_ROWS = 16384  # and at most this many sequences
+
+
+def _random_group_order(src: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Per row, edge indices sorted by source symbol, in random order within each symbol."""
+    rows, n_edges = src.shape
+    src_bits = int(k).bit_length()  # symbols 0..k (k is the padding vertex)
+    rand_bits = 32 - src_bits
+    if rand_bits >= 20 and n_edges * n_edges < (1 << rand_bits) // 1000:
+        # 32-bit keys sort fast; ties (which would not be random) are then rarer than 1e-3
+        key = src.astype(np.uint32) << np.uint32(rand_bits)
+        key |= rng.integers(0, 1 << rand_bits, size=src.shape, dtype=np.uint32)
+    else:
+        key = src.astype(np.uint64) << np.uint64(64 - src_bits)
+        key |= rng.integers(0, 1 << (64 - src_bits), size=src.shape, dtype=np.uint64)
+    return np.argsort(key, axis=1)
+
+
+def _is_arborescence(
+    exit_to: np.ndarray, has_out: np.ndarray, last: np.ndarray, k: int
+) -> np.ndarray:
+    """(B,) whether, in each row, following exits from every symbol with out-edges reaches
+    ``last`` (exit_to, has_out: (B, k); last: (B,))."""
+    reach = np.zeros(has_out.shape, dtype=bool)
+    reach[np.arange(has_out.shape[0]), last] = True
+    for _ in range(k):
+        reach |= has_out & np.take_along_axis(reach, exit_to, axis=1)
+    return np.all(reach | ~has_out, axis=1)
+
+
+def _shuffle_chunk(
+    ids: np.ndarray, lengths: np.ndarray, k: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Altschul-Erickson shuffle of each row of ``ids`` (B, Lmax); row b is lengths[b] long.
+
+    Symbols are ``0..k-1``; what lies past a row's length is ignored. Returns (B, Lmax).
+
+    Each row is an Euler path of its doublet graph. The out-edges of every symbol are put in
+    random order; then one out-edge per symbol is drawn to be its last exit, and the draw is
+    kept when these exits form a tree into the final symbol (redrawn otherwise: a uniform
+    random arborescence). The walk then follows the edges in order, exits last. All rows are
+    walked together, one position per step.
+    """
+    b, lmax = ids.shape
+    n_edges = lmax - 1
+    rows = np.arange(b)
+    real = np.arange(n_edges)[None, :] < (lengths - 1)[:, None]
+    src = np.where(real, ids[:, :-1], k)  # padding edges leave from a dummy vertex k
+    last = ids[rows, lengths - 1]  # where every walk must end
+    counts = np.bincount((rows[:, None] * (k + 1) + src).ravel(), minlength=b * (k + 1))
+    counts = counts.reshape(b, k + 1)
+    start = np.zeros_like(counts)
+    np.cumsum(counts[:, :-1], axis=1, out=start[:, 1:])
+    counts, start = counts[:, :k], start[:, :k] + rows[:, None] * n_edges  # flat slots
+    order = _random_group_order(src, k, rng)
+    walk_dst = np.take_along_axis(ids[:, 1:], order, axis=1).ravel()  # target of each slot
+    has_out = counts > 0
+    hi = b * n_edges - 1
+    # the group's last slot (a random edge); clipped for symbols without out-edges
+    exit_slot = np.minimum(start + np.maximum(counts, 1) - 1, hi)
+    todo = np.flatnonzero(~_is_arborescence(walk_dst[exit_slot], has_out, last, k))
+    while todo.size:
+        # redraw the exit of each symbol of the failed rows, uniformly within its group
+        draw = (rng.random((todo.size, k)) * counts[todo]).astype(np.int64)
+        draw = np.minimum(draw, np.maximum(counts[todo], 1) - 1)
+        exit_slot[todo] = np.minimum(start[todo] + draw, hi)
+        ok = _is_arborescence(walk_dst[exit_slot[todo]], has_out[todo], last[todo], k)
+        todo = todo[~ok]
+    # swap each exit into its group's last slot: the other edges stay in random order
+    end_slot = (start + np.maximum(counts, 1) - 1)[has_out]
+    ex = exit_slot[has_out]
+    walk_dst[ex], walk_dst[end_slot] = walk_dst[end_slot], walk_dst[ex]
+    ptr = start.ravel()
+    np.minimum(ptr, hi, out=ptr)  # symbols without out-edges: never read for live rows
+    if b == 1:  # one (long) sequence: a plain loop beats numpy calls per step
+        ptr_l, dst_l = ptr.tolist(), walk_dst.tolist()
+        cur_i = int(ids[0, 0])
+        path = [cur_i]
+        for _ in range(int(lengths[0]) - 1):
+            s = ptr_l[cur_i]
+            ptr_l[cur_i] = s + 1
+            cur_i = dst_l[s]
+            path.append(cur_i)
+        res = ids.copy()
+        res[0, : len(path)] = path
+        return res
+    out = np.empty((lmax, b), dtype=ids.dtype)
+    cur = ids[:, 0].copy()
+    out[0] = cur
+    base = rows * k
+    for t in range(1, lmax):
+        v = base + cur
+        s = ptr[v]
+        ptr[v] = np.minimum(s + 1, hi)  # finished rows keep stepping; stay in bounds
+        cur = walk_dst[s]
+        out[t] = cur
+    return out.T
+
+
+def dinucleotide_shuffle_many(
+    seqs: Sequence[str] | np.ndarray,
+    n: int = 1,
+    seed: int | np.random.Generator | None = None,
+) -> list[str]:
+    """Dinucleotide shuffles of many sequences, ``n`` per input (Altschul & Erickson 1985).
+
+    Each shuffle is drawn uniformly among the sequences with exactly the same dinucleotide
+    (doublet) counts, hence the same base composition, first and last character. This is
+    how DeepBind drew its negatives. The shuffle treats every character as its own symbol:
+    ``N``, other codes and lowercase letters are shuffled along, and ``a`` differs from ``A``.
+
+    Parameters
+    ----------
+    seqs : sequence of str (M,)
+    n : int
+        Shuffles per input sequence.
+    seed : int or numpy.random.Generator, optional
+        Seed (or generator) for reproducible shuffles.
+
+    Returns
+    -------
+    list of str (M * n,)
+        All ``n`` shuffles of ``seqs[0]``, then all ``n`` of ``seqs[1]``, and so on. Sequences
+        of length 0 to 2 have a single arrangement and come back unchanged.
+
+    Notes
+    -----
+    The algorithm draws, for each sequence, a random "last exit" edge out of each symbol so
+    that these edges form a tree into the final symbol (rejection sampling), orders the other
+    out-edges at random, and walks the resulting Euler path. All sequences are walked together
+    with numpy (one step per position), so the cost per sequence is small.
+
+    Examples
+    --------
+    >>> out = dinucleotide_shuffle_many(["ACGTTGCAAC", "GGGCCC"], n=2, seed=0)
+    >>> len(out), sorted(out[0]) == sorted("ACGTTGCAAC"), out[0][0], out[0][-1]
+    (4, True, 'A', 'C')
+    """
+    items, single = _as_list(seqs)
+    if single:
+        raise TypeError(
+            "dinucleotide_shuffle_many takes a list of sequences; see dinucleotide_shuffle"
+        )
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    rng = _rng(seed)
+    if n == 0 or not items:
+        return []
+    if n > 1:
+        items = [s for s in items for _ in range(n)]
+    total = len(items)
+    lengths, starts = _offsets(items)
+    joined = "".join(items)
+    try:
+        codes = np.frombuffer(joined.encode("latin-1"), dtype=np.uint8)
+        symbols = np.flatnonzero(np.bincount(codes, minlength=256))
+        small = symbols.size < 255  # ids and the padding vertex fit in a byte
+        to_id = np.zeros(256, dtype=np.uint8 if small else np.intp)
+        to_id[symbols] = np.arange(symbols.size)
+        ids_flat = to_id[codes]
+    except UnicodeEncodeError:
+        wide = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        symbols, ids_flat = np.unique(wide, return_inverse=True)
+    k = int(symbols.size)
+    out_flat = ids_flat.copy()
+    todo = np.flatnonzero(lengths > 2)
+    if todo.size == total and bool((lengths == lengths[0]).all()):
+        # one length (the usual case): rows of a matrix, no gathering
+        width = int(lengths[0])
+        grid = ids_flat.reshape(total, width)
+        rows = max(1, min(_SHUFFLE_ROWS, _SHUFFLE_BASES // width))
+        out_grid = out_flat.reshape(total, width)
+        for c in range(0, total, rows):
+            lens = lengths[c : c + rows]
+            out_grid[c : c + rows] = _shuffle_chunk(grid[c : c + rows], lens, k, rng)
+        todo = todo[:0]
+    todo = todo[np.argsort(lengths[todo], kind="stable")]  # similar lengths share a chunk
+    c = 0
+    while c < todo.size:
+        # a chunk of similar lengths: at most _SHUFFLE_ROWS rows and _SHUFFLE_BASES bases
+        rows = max(1, min(_SHUFFLE_ROWS, _SHUFFLE_BASES // int(lengths[todo[c]])))
+        idx = todo[c : c + rows]
+        while idx.size > 1 and idx.size * int(lengths[idx[-1]]) > _SHUFFLE_BASES:
+            idx = idx[: idx.size // 2]
+        c += idx.size
+        lens = lengths[idx]
+        lmax = int(lens.max())
+        col = np.arange(lmax)
+        inside = col[None, :] < lens[:, None]
+        gather = np.where(inside, starts[idx][:, None] + col[None, :], 0)
+        shuffled = _shuffle_chunk(ids_flat[gather], lens, k, rng)
+        out_flat[gather[inside]] = shuffled[inside]
+    if symbols.dtype == np.uint32:
+        text = symbols.astype(np.uint32)[out_flat].tobytes().decode("utf-32-le")
+    else:
+        text = symbols.astype(np.uint8)[out_flat].tobytes().decode("latin-1")
+    ends = (starts + lengths).tolist()
+    return [text[s:e] for s, e in zip(starts.tolist(), ends, strict=True)]
+
+
+def dinucleotide_shuffle(seq: str, rng: int | np.random.Generator | None = None) -> str:
+    """Dinucleotide shuffle of one sequence (Altschul & Erickson 1985).
+
+    The result has exactly the dinucleotide counts of ``seq`` (so the same composition, first
+    and last character) and is drawn uniformly among all such sequences. See
+    :func:`dinucleotide_shuffle_many` for batches, which is much faster per sequence.
+
+    Parameters
+    ----------
+    seq : str
+    rng : int or numpy.random.Generator, optional
+        Seed or generator.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> s = dinucleotide_shuffle("ACGTACGGTTAC", rng=1)
+    >>> len(s), s[0], s[-1], sorted(s) == sorted("ACGTACGGTTAC")
+    (12, 'A', 'C', True)
+    """
+    if not isinstance(seq, str):
+        raise TypeError(f"seq must be a str, got {type(seq).__name__}")
+    return dinucleotide_shuffle_many([seq], n=1, seed=_rng(rng))[0]
+
+
+_GC = np.zeros(256, dtype=np.int64)
+_ACGT = np.zeros(256, dtype=np.int64)
+for _ch in "GCgc":
+    _GC[ord(_ch)] = 1
+for _ch in "ACGTacgt":
+    _ACGT[ord(_ch)] = 1
+
+
+def gc_content(seqs: str | Sequence[str] | np.ndarray) -> float | np.ndarray:
+    """Fraction of G and C among the A, C, G, T bases of each sequence (any case).
+
+    Ambiguous codes (``N``, ``R``, ...) count neither way. A sequence with no A/C/G/T base
+    gets ``nan``.
+
+    Parameters
+    ----------
+    seqs : str or sequence of str (N,)
+
+    Returns
+    -------
+    float or numpy.ndarray (N,) float64
+
+    Examples
+    --------
+    >>> gc_content("GGCAnn")
+    0.75
+    >>> gc_content(["GC", "AT"]).tolist()
+    [1.0, 0.0]
+    """
+    items, single = _as_list(seqs)
+    if not items:
+        return np.zeros(0, dtype=np.float64)
+    lengths, starts = _offsets(items)
+    codes = np.frombuffer("".join(items).encode("ascii", errors="replace"), dtype=np.uint8)
+    ends = starts + lengths
+    gc = np.concatenate([[0], np.cumsum(_GC[codes])])
+    acgt = np.concatenate([[0], np.cumsum(_ACGT[codes])])
+    n_gc = gc[ends] - gc[starts]
+    n_acgt = acgt[ends] - acgt[starts]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(n_acgt > 0, n_gc / np.maximum(n_acgt, 1), np.nan)
+    return float(frac[0]) if single else frac

@@ -1,0 +1,314 @@
+"""Datasets, negatives (shuffle, flank, GC-matched) and chromosome splits."""
+
+from __future__ import annotations
+
+import collections
+import shutil
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from seqcnn.datasets import (
+    IntervalDataset,
+    SequenceDataset,
+    flank_negatives,
+    gc_matched_negatives,
+    interval_examples,
+    read_intervals,
+    shuffled_negatives,
+    split_by_chrom,
+)
+from seqcnn.exceptions import InputError
+from seqcnn.io import Genome, SequenceTable, overlaps, read_bed, read_table, windows
+from seqcnn.sequence import decode, gc_content
+
+GENOME_SLICE = "genome-slice/baskerville_hg38_chr1_first1Mb.fa.gz"
+
+
+@pytest.fixture
+def tiny(tmp_path, test_data):
+    fa = shutil.copy(test_data / "tiny_genome.fa", tmp_path / "tiny_genome.fa")
+    return Genome(fa), read_bed(test_data / "tiny_peaks.narrowPeak")
+
+
+@pytest.fixture
+def slice_genome(data_dir, tmp_path):
+    return Genome(data_dir / GENOME_SLICE, cache_dir=tmp_path / "cache")
+
+
+def slice_peaks(genome: Genome, n: int = 60, seed: int = 0) -> pd.DataFrame:
+    """GC-rich 200-bp 'peaks' on the real slice: a GC distribution unlike the genome's."""
+    rng = np.random.default_rng(seed)
+    starts = np.sort(rng.choice(np.arange(20_000, 980_000, 400), size=600, replace=False))
+    cand = pd.DataFrame({"chrom": "chr1", "start": starts, "end": starts + 200})
+    gc = gc_content(genome.fetch_intervals(cand))
+    top = cand.iloc[np.argsort(-np.nan_to_num(gc))[:n]].sort_values("start")
+    bed = top.reset_index(drop=True)
+    bed["name"] = [f"peak{i}" for i in range(len(bed))]
+    bed["line"] = np.arange(1, len(bed) + 1)
+    return bed
+
+
+def doublets(s: str) -> collections.Counter:
+    return collections.Counter(s[i : i + 2] for i in range(len(s) - 1))
+
+
+def assert_valid_negatives(neg, genome, bed, length, positives_length):
+    assert len(neg) > 0
+    assert (neg["end"] - neg["start"]).eq(length).all()
+    sizes = neg["chrom"].map(genome.chrom_sizes)
+    assert sizes.notna().all() and (neg["start"] >= 0).all() and (neg["end"] <= sizes).all()
+    pos_windows = windows(bed, positives_length)
+    for ref in (bed, pos_windows):
+        assert not overlaps(neg["chrom"], neg["start"], neg["end"], ref).any()
+    # negatives do not overlap each other either
+    s = neg.sort_values(["chrom", "start"])
+    same = s["chrom"].to_numpy()[1:] == s["chrom"].to_numpy()[:-1]
+    assert not (same & (s["start"].to_numpy()[1:] < s["end"].to_numpy()[:-1])).any()
+
+
+# ------------------------------------------------------------------ SequenceDataset
+def test_sequence_dataset_tensors():
+    ds = SequenceDataset(["ACGT", "GGNA", "TT"], [1, 0, 1], ids=["a", "b", "c"])
+    assert ds.x.shape == (3, 4, 4) and ds.x.dtype == torch.float32
+    assert ds.y.shape == (3, 1) and ds.y[:, 0].tolist() == [1, 0, 1]
+    x1, y1 = ds[1]
+    assert decode(x1) == "GGNA" and y1.tolist() == [0.0]
+    unlabelled = SequenceDataset(ds.x)
+    assert unlabelled.y is None and torch.equal(unlabelled[2], ds.x[2])
+    with pytest.raises(ValueError, match=r"labels must have shape \(3,\)"):
+        SequenceDataset(ds.x, [1, 0])
+
+
+def test_sequence_dataset_from_real_table(data_dir):
+    table = read_table(data_dir / "encode-chipseq" / "REST_GM12878_NRSF_HudsonAlpha_B.seq.gz")
+    ds = SequenceDataset.from_table(table)
+    assert ds.x.shape == (1000, 4, 101) and ds.y.sum() == 500
+    assert decode(ds.x[:3]) == table.sequences[:3]
+
+
+def test_shuffled_negatives_keep_dinucleotides():
+    pos = ["ACGTTGCAACGTAGGC", "TTTTACGAGAGCGCAT"]
+    neg = shuffled_negatives(pos, n_per_positive=3, seed=1)
+    assert len(neg) == 6
+    for i, s in enumerate(neg):
+        src = pos[i // 3]
+        assert doublets(s) == doublets(src)
+    assert neg == shuffled_negatives(pos, n_per_positive=3, seed=1)
+
+
+# ------------------------------------------------------------------ flank negatives
+def test_flank_negatives_tiny(tiny):
+    genome, bed = tiny
+    neg = flank_negatives(bed, genome, 40, distance=100)
+    assert_valid_negatives(neg, genome, bed, 40, 40)
+    # peak1 (summit 125, window 105-145): flanks 5-45 and 205-245;
+    # peak2 (middle 320, window 300-340): flanks 200-240 and 400-440; 200-240 overlaps 205-245,
+    # and of two overlapping negatives the one that starts first stays;
+    # peak3 on chrB (summit 160): flank 40-80 holds N (chrB starts with 50 N), 240-280 is kept
+    got = sorted(zip(neg["chrom"], neg["start"], neg["side"], strict=True))
+    assert got == [
+        ("chrA", 5, "left"),
+        ("chrA", 200, "left"),
+        ("chrA", 400, "right"),
+        ("chrB", 240, "right"),
+    ]
+
+
+def test_flank_negatives_on_real_genome(slice_genome):
+    bed = slice_peaks(slice_genome)
+    neg = flank_negatives(bed, slice_genome, 101)
+    assert_valid_negatives(neg, slice_genome, bed, 101, 101)
+    assert len(neg) > len(bed)  # most flanks survive
+    seqs = slice_genome.fetch_intervals(neg)
+    assert max(s.upper().count("N") for s in seqs) <= 1
+
+
+# ------------------------------------------------------------------ GC-matched negatives
+def test_gc_matched_negatives_follow_positive_gc(slice_genome):
+    bed = slice_peaks(slice_genome, n=80)
+    length = 200
+    neg = gc_matched_negatives(bed, slice_genome, length, n=160, seed=0, bins=10)
+    assert len(neg) == 160
+    assert_valid_negatives(neg, slice_genome, bed, length, length)
+    pos_gc = gc_content(slice_genome.fetch_intervals(windows(bed, length)))
+    neg_gc = gc_content(slice_genome.fetch_intervals(neg))
+    assert np.allclose(neg_gc, neg["gc"])
+    # the positives are GC-rich; random windows are not, matched ones must be
+    rng = np.random.default_rng(1)
+    starts = rng.integers(20_000, 990_000, 300)
+    rand_gc = gc_content(
+        slice_genome.fetch_intervals(
+            pd.DataFrame({"chrom": "chr1", "start": starts, "end": starts + length})
+        )
+    )
+    assert np.nanmean(pos_gc) - np.nanmean(rand_gc) > 0.1
+    assert abs(np.mean(neg_gc) - np.mean(pos_gc)) < 0.02
+    hist = lambda v: np.histogram(v, bins=10, range=(0, 1))[0] / len(v)  # noqa: E731
+    assert np.abs(hist(neg_gc) - hist(pos_gc)).sum() < 0.15
+
+
+def test_gc_matched_negatives_seeded(tiny):
+    genome, bed = tiny
+    a = gc_matched_negatives(bed, genome, 20, n=5, seed=3)
+    b = gc_matched_negatives(bed, genome, 20, n=5, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert_valid_negatives(a, genome, bed, 20, 20)
+
+
+# ------------------------------------------------------------------ splits
+def test_split_by_chrom():
+    df = pd.DataFrame({"chrom": ["chr1", "chr8", "chr9", "chr2", "chr8"], "v": range(5)})
+    parts = split_by_chrom(df)
+    assert parts["train"]["v"].tolist() == [0, 3]
+    assert parts["valid"]["v"].tolist() == [1, 4] and parts["test"]["v"].tolist() == [2]
+    assert sum(len(p) for p in parts.values()) == len(df)
+    only_valid = split_by_chrom(df, valid_chroms=["chr2"], test_chroms=None)
+    assert set(only_valid) == {"train", "valid"}
+
+
+def test_split_by_chrom_empty_split_is_an_error():
+    df = pd.DataFrame({"chrom": ["chr1", "chr2"]})
+    with pytest.raises(InputError, match=r"the valid split is empty.*'chr8'.*chr1, chr2"):
+        split_by_chrom(df)
+    with pytest.raises(InputError, match="both the validation and the test"):
+        split_by_chrom(df, valid_chroms=["chr1"], test_chroms=["chr1"])
+    with pytest.raises(InputError, match="the train split is empty"):
+        split_by_chrom(df, valid_chroms=["chr1"], test_chroms=["chr2"])
+
+
+# ------------------------------------------------------------------ interval examples
+def test_interval_examples(tiny):
+    genome, bed = tiny
+    seqs, y, meta = interval_examples(bed, genome, 30, negatives="flank", distance=100)
+    assert len(seqs) == len(y) == len(meta) and set(map(len, seqs)) == {30}
+    assert y[:3, 0].tolist() == [1, 1, 1] and (y[3:] == 0).all()
+    assert meta["kind"].tolist()[:3] == ["positive"] * 3
+    for s, (_, row) in zip(seqs, meta.iterrows(), strict=True):
+        assert s == genome.fetch(row["chrom"], row["start"], row["end"])
+    assert seqs[0] == genome.fetch("chrA", 110, 140)  # centred on the summit 100 + 25
+
+    seqs, y, meta = interval_examples(bed, genome, 30, negatives="shuffle", n_negatives=2, seed=0)
+    assert len(seqs) == 9 and y.sum() == 3 and meta["line"].tolist()[3:5] == [2, 2]
+    seqs_none, y_none, _ = interval_examples(bed, genome, 30, negatives="none")
+    assert len(seqs_none) == 3 and (y_none == 1).all()
+    _, y_sig, _ = interval_examples(bed, genome, 30, negatives="none", label_column="signal")
+    assert y_sig.ravel().tolist() == [12.5, 10.0, 9.0]
+    with pytest.raises(InputError, match="choose one of: flank, gc, shuffle, none"):
+        interval_examples(bed, genome, 30, negatives="random")
+
+
+def test_interval_examples_off_contig_names_bed_line(tiny, tmp_path):
+    genome, _ = tiny
+    p = tmp_path / "edge.bed"
+    p.write_text("chrA\t100\t120\nchrB\t290\t300\n")
+    with pytest.raises(InputError, match=r"edge\.bed, line 2: window chrB:.* runs off contig"):
+        interval_examples(read_bed(p), genome, 50)
+
+
+def test_read_intervals_gives_a_table(tiny, test_data):
+    genome, _ = tiny
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # coarse GC bins: the tiny genome fills every one
+        t = read_intervals(
+            test_data / "tiny_peaks.narrowPeak", genome, 30, negatives="gc", seed=0, bins=4
+        )
+    assert t.labels.sum() == 3 and len(t) == 6
+    assert t.lines.tolist()[:3] == [2, 3, 4] and t.columns["kind"][3] == "gc"
+    assert t.encode().shape == (6, 4, 30)
+
+
+def test_interval_dataset_jitter_crops_real_genome_windows(tiny):
+    genome, bed = tiny
+    ds = IntervalDataset(bed, genome, 20, labels=[1, 1, 0], jitter=5, seed=0)
+    centred = [
+        genome.fetch(c, s, e) for c, s, e in windows(bed, 20)[["chrom", "start", "end"]].values
+    ]
+    assert decode(ds.x) == centred
+    shifts = collections.Counter()
+    for _ in range(20):
+        ds.resample()
+        for i, (c, s, _) in enumerate(windows(bed, 20)[["chrom", "start", "end"]].values):
+            found = [
+                d for d in range(-5, 6) if genome.fetch(c, s + d, s + d + 20) == decode(ds.x[i])
+            ]
+            assert found, "a jittered window is not the genome shifted by at most 5 bp"
+            shifts[found[0]] += 1
+    assert len(shifts) > 5  # shifts really vary
+    assert ds.y.ravel().tolist() == [1, 1, 0] and len(ds) == 3
+
+
+def test_gc_matched_negatives_warn_when_bins_cannot_be_filled(tiny):
+    genome, bed = tiny
+    with pytest.warns(UserWarning, match="nearest bins"):
+        neg = gc_matched_negatives(bed, genome, 30, n=3, seed=0, bins=50, max_rounds=1)
+    assert len(neg) == 3
+
+
+# ---------------------------------------------------------------------------- training sets
+def _positives(n=30, length=25, seed=0) -> SequenceTable:
+    rng = np.random.default_rng(seed)
+    seqs = ["".join(rng.choice(list("ACGT"), length)) for _ in range(n)]
+    return SequenceTable(
+        ids=[f"s{i}" for i in range(n)],
+        sequences=seqs,
+        labels=np.ones((n, 1), np.float32),
+        target_names=["bound"],
+    )
+
+
+def test_shuffled_negatives_are_fresh_each_epoch_and_reproducible():
+    from seqcnn.datasets import ShuffledNegatives
+
+    table = _positives()
+    data = ShuffledNegatives(table, per_positive=2, seed=1)
+    assert data.x.shape == (90, 4, 25) and data.y.sum() == 30
+    first = data.x.clone()
+    data.set_epoch(1)  # epoch 1 keeps the draw made at construction
+    assert torch.equal(data.x, first)
+    data.set_epoch(2)
+    assert not torch.equal(data.x[30:], first[30:])
+    assert torch.equal(data.x[:30], first[:30])  # positives never change
+    again = ShuffledNegatives(table, per_positive=2, seed=1)
+    again.set_epoch(2)
+    assert torch.equal(again.x, data.x)
+    negs = data.table.sequences[30:]
+    for k, neg in enumerate(negs):  # each negative keeps its positive's dinucleotides
+        pos = table.sequences[k // 2]
+        assert sorted(pos[i : i + 2] for i in range(len(pos) - 1)) == sorted(
+            neg[i : i + 2] for i in range(len(neg) - 1)
+        )
+
+
+def test_fixed_negatives_stay_the_same():
+    from seqcnn.datasets import ShuffledNegatives
+
+    data = ShuffledNegatives(_positives(), seed=1, fresh=False)
+    first = data.x.clone()
+    data.set_epoch(5)
+    assert torch.equal(data.x, first)
+
+
+def test_holdout_split_is_disjoint_and_complete():
+    from seqcnn.datasets import holdout_split
+
+    table = _positives(50)
+    train, valid = holdout_split(table, 0.1, np.random.default_rng(0))
+    assert len(train) == 45 and len(valid) == 5
+    assert sorted(train.ids + valid.ids) == sorted(table.ids)
+    with pytest.raises(ValueError, match="--valid"):
+        holdout_split(_positives(3), 0.1, np.random.default_rng(0))
+
+
+def test_split_table_by_chrom_names_missing_chromosomes():
+    from seqcnn.datasets import split_table_by_chrom
+
+    table = _positives(6)
+    table.columns["chrom"] = ["chr1", "chr1", "chr8", "chr9", "chr2", "chr8"]
+    train, valid, test = split_table_by_chrom(table, ["chr8"], ["chr9"])
+    assert len(train) == 3 and len(valid) == 2 and len(test) == 1
+    with pytest.raises(InputError, match="no valid windows.*chr1, chr2, chr8, chr9"):
+        split_table_by_chrom(table, ["chrX"], [])
