@@ -329,6 +329,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         force=args.force,
         resume=args.resume,
     )
+    from seqcnn.train import is_main_process
+
+    if not is_main_process():
+        return 0
     _say(f"trained {model} in {metrics['seconds']:.0f} s (best epoch {metrics['best_epoch']})")
     for split in ("train", "valid", "test"):
         if split in metrics:

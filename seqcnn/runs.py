@@ -30,7 +30,7 @@ from seqcnn.io.fasta import read_labelled_fasta
 from seqcnn.metrics import compute_metrics, sigmoid
 from seqcnn.models import create_model, get_model_spec
 from seqcnn.predict import predict
-from seqcnn.train import Tensors, TrainConfig, Trainer
+from seqcnn.train import Tensors, TrainConfig, Trainer, is_main_process
 from seqcnn.utils import atomic_write
 
 TABLE_SUFFIXES = (".tsv", ".csv", ".txt", ".seq")
@@ -192,7 +192,8 @@ def train_run(
     model_args = dict(model_args or {})
     spec = get_model_spec(model)
     t_start = time.perf_counter()
-    run_dir = checkpoint.prepare_run_dir(out, force=force, resume=resume)
+    main = is_main_process()  # under torchrun only rank 0 writes
+    run_dir = checkpoint.prepare_run_dir(out, force=force, resume=resume) if main else Path(out)
     negatives_file = None if data.negatives in NEGATIVE_STRATEGIES else data.negatives
 
     train_set = read_examples(train, data, negatives_file)
@@ -253,7 +254,8 @@ def train_run(
         },
         "training": config.to_dict(),
     }
-    checkpoint.write_json(run_config, run_dir / checkpoint.CONFIG)
+    if main:
+        checkpoint.write_json(run_config, run_dir / checkpoint.CONFIG)
     valid_data = _as_tensors(eval_sets["valid"]) if eval_sets["valid"] is not None else None
     trainer = Trainer(net, config, task=task, target_names=targets)
     trainer.fit(train_data, valid_data, run_dir=run_dir, resume=resume)
@@ -270,10 +272,11 @@ def train_run(
             metrics[name]["file"] = str(given) if given else _held_back(train, data)
     metrics["best_epoch"] = trainer.best_epoch_
     metrics["seconds"] = round(time.perf_counter() - t_start, 1)
-    checkpoint.write_json(metrics, run_dir / checkpoint.METRICS)
-    run_config["best_epoch"] = trainer.best_epoch_
-    checkpoint.write_json(run_config, run_dir / checkpoint.CONFIG)
-    _plots(run_dir, trainer, eval_sets, task, targets)
+    if main:
+        checkpoint.write_json(metrics, run_dir / checkpoint.METRICS)
+        run_config["best_epoch"] = trainer.best_epoch_
+        checkpoint.write_json(run_config, run_dir / checkpoint.CONFIG)
+        _plots(run_dir, trainer, eval_sets, task, targets)
     return metrics
 
 

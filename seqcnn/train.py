@@ -113,6 +113,11 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
+def is_main_process() -> bool:
+    """True unless this is a non-zero rank of a ``torchrun`` job (only rank 0 writes files)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _distributed() -> tuple[int, int]:
     """(rank, world size), joining the process group that torchrun describes if needed."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
