@@ -119,3 +119,21 @@ def test_console_script_runs(tmp_path):
         capture_output=True, text=True, check=True,
     )
     assert "deepbind" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "bed_line, expected",
+    [("chrZ\t10\t40\tp\n", "chrZ"), ("chrA\t10\t9000\tp\n", "runs off contig")],
+    ids=["unknown-contig", "past-end"],
+)
+def test_bad_bed_interval_names_file_line_and_contig(bed_line, expected, test_data, tmp_path, capsys):
+    bed = tmp_path / "peaks.bed"
+    bed.write_text("chrA\t100\t160\tok\n" + bed_line)
+    code, out = run(
+        capsys, "train", "--train", bed, "--fasta", test_data / "tiny_genome.fa",
+        "--length", "30", "--out", tmp_path / "run", "--valid", bed,
+    )
+    assert code == 1
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1 and "peaks.bed" in lines[0] and "line 2" in lines[0], out
+    assert expected in lines[0]

@@ -310,7 +310,13 @@ def _gzip_kind(path: Path) -> str | None:
 
 
 def _writable(directory: Path) -> bool:
-    return os.access(directory, os.W_OK | os.X_OK)
+    # The mode bits count too: root passes os.access everywhere, yet a folder marked
+    # read-only (shared reference data) should not get index files written into it.
+    try:
+        marked_writable = bool(directory.stat().st_mode & 0o222)
+    except OSError:
+        return False
+    return marked_writable and os.access(directory, os.W_OK | os.X_OK)
 
 
 class Genome:
