@@ -222,6 +222,10 @@ def _data_options(p: argparse.ArgumentParser, training: bool) -> None:
         "--valid-fraction", type=float, default=None, help="held back without --valid (default 0.1)"
     )
     g.add_argument(
+        "--test-fraction", type=float, default=None,
+        help="without --test: hold back this fraction of --train as the test set (default 0)",
+    )
+    g.add_argument(
         "--valid-chroms",
         nargs="+",
         default=None,

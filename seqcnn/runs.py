@@ -75,6 +75,7 @@ class DataOptions:
     negatives_per_positive: int = 1  # drawn negatives per positive
     fresh_negatives: bool = True  # draw new shuffled negatives every epoch (training set only)
     valid_fraction: float = 0.1  # held back from training when no validation file is given
+    test_fraction: float = 0.0  # held back from training as the test set when no test file
     sequence_column: str | None = None  # table column with the sequences (default: auto)
     label_columns: list[str] | None = None  # table columns with labels (default: auto)
     labels: str | None = None  # table labelling the records of FASTA inputs by name
@@ -95,8 +96,9 @@ class DataOptions:
                 f"task {self.task!r} is not valid; choose one of: auto, binary, multilabel, "
                 "regression"
             )
-        if not 0 <= self.valid_fraction < 1:
-            raise ConfigError(f"valid_fraction must be in [0, 1), got {self.valid_fraction}")
+        for name in ("valid_fraction", "test_fraction"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
 
 # ---------------------------------------------------------------------------- reading
@@ -206,6 +208,8 @@ def train_run(
         )
     rng = np.random.default_rng(config.seed)
     test_set = read_examples(test, data) if test is not None else None
+    if test_set is None and data.test_fraction > 0:
+        train_set, test_set = holdout_split(train_set, data.test_fraction, rng)
     if valid is not None:
         valid_set = read_examples(valid, data)
     elif file_kind(train) == "bed":
@@ -238,6 +242,8 @@ def train_run(
         if subset is not None and not images:
             eval_sets[name] = _complete_eval_set(subset, data, task, config.seed + 1)
 
+    if images:
+        model_args = {**_image_shape_args(spec.builder, train_set.x.shape[1:]), **model_args}
     torch.manual_seed(config.seed)
     net = create_model(model, n_outputs=n_outputs, **model_args)
     run_config = {
@@ -249,7 +255,7 @@ def train_run(
         "data": {
             "train": str(train),
             "valid": str(valid) if valid else _held_back(train, data),
-            "test": str(test) if test else None,
+            "test": str(test) if test else _held_back(train, data, "test"),
             **{k: v for k, v in dataclasses.asdict(data).items()},
         },
         "training": config.to_dict(),
@@ -269,7 +275,7 @@ def train_run(
         if subset is not None:
             metrics[name] = trainer.evaluate(_as_tensors(subset))
             given = valid if name == "valid" else test
-            metrics[name]["file"] = str(given) if given else _held_back(train, data)
+            metrics[name]["file"] = str(given) if given else _held_back(train, data, name)
     metrics["best_epoch"] = trainer.best_epoch_
     metrics["seconds"] = round(time.perf_counter() - t_start, 1)
     if main:
@@ -280,10 +286,25 @@ def train_run(
     return metrics
 
 
-def _held_back(train: str | Path, data: DataOptions) -> str:
+def _image_shape_args(builder, shape: tuple[int, ...]) -> dict[str, Any]:
+    """``in_channels`` and ``input_size`` of images ``(C, H, W)``, for builders that take them."""
+    import inspect
+
+    params = inspect.signature(builder).parameters
+    takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    found = {"in_channels": int(shape[0]), "input_size": int(shape[1])}
+    if shape[1] != shape[2]:
+        found["input_size"] = [int(shape[1]), int(shape[2])]
+    return {k: v for k, v in found.items() if k in params or takes_all}
+
+
+def _held_back(train: str | Path, data: DataOptions, split: str = "valid") -> str | None:
+    """How a validation or test set without a file of its own was made."""
     if file_kind(train) == "bed":
-        return f"windows on {', '.join(data.valid_chroms)} held back from train"
-    return f"{data.valid_fraction:g} of train held back"
+        chroms = data.valid_chroms if split == "valid" else data.test_chroms
+        return f"windows on {', '.join(chroms)} held back from train"
+    fraction = data.valid_fraction if split == "valid" else data.test_fraction
+    return f"{fraction:g} of train held back" if fraction else None
 
 
 def _sequence_training_set(

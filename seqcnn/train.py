@@ -56,14 +56,14 @@ class Tensors:
 class TrainConfig:
     """Training options. Every field is a command-line option of ``seqcnn train``."""
 
-    epochs: int = 30  # upper bound; early stopping usually ends training sooner
+    epochs: int = 20  # upper bound; early stopping usually ends training sooner
     batch_size: int = 128
-    lr: float = 1e-3
+    lr: float = 3e-3
     weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
     optimizer: str = "adam"  # adam | adamw | sgd (with momentum)
     momentum: float = 0.9  # sgd only
     lr_schedule: str = "plateau"  # none | plateau (halve after 2 flat epochs) | cosine
-    patience: int = 5  # epochs without improvement of `monitor` before stopping
+    patience: int = 4  # epochs without improvement of `monitor` before stopping
     min_delta: float = 1e-3  # smaller gains of `monitor` do not count as improvement
     monitor: str = "auto"  # auto (auroc | pearson | accuracy by task) or loss
     class_weight: str = "none"  # none | balanced (weights inversely proportional to class size)
