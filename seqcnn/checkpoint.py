@@ -99,9 +99,11 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     try:
         unwrap(model).load_state_dict(state)
     except RuntimeError as err:
-        first = str(err).splitlines()[0]
+        details = [ln.strip() for ln in str(err).splitlines()[1:] if ln.strip()]
+        more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
         raise InputError(
-            f"weights do not fit the model in config.json: {first}", path=path
+            f"weights do not fit the model in config.json: {'; '.join(details[:3])}{more}",
+            path=path,
         ) from None
     return model
 

@@ -196,14 +196,14 @@ def _data_options(p: argparse.ArgumentParser, training: bool) -> None:
     g.add_argument(
         "--labels", default=None, metavar="TABLE", help="labels for FASTA records, by name"
     )
-    if not training:
-        return
     g.add_argument(
         "--negatives",
         default=None,
         help="none | shuffle (dinucleotide shuffles of positives, as DeepBind) | flank | gc "
-        "(BED inputs) | a FASTA file of negatives (default none)",
+        "(BED inputs) | a FASTA file of negatives (default: none; evaluate: as in training)",
     )
+    if not training:
+        return
     g.add_argument(
         "--task",
         default=None,
@@ -222,7 +222,9 @@ def _data_options(p: argparse.ArgumentParser, training: bool) -> None:
         "--valid-fraction", type=float, default=None, help="held back without --valid (default 0.1)"
     )
     g.add_argument(
-        "--test-fraction", type=float, default=None,
+        "--test-fraction",
+        type=float,
+        default=None,
         help="without --test: hold back this fraction of --train as the test set (default 0)",
     )
     g.add_argument(

@@ -28,7 +28,7 @@ from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.io import SequenceTable, check_both_classes, infer_task, read_table, validate_binary
 from seqcnn.io.fasta import read_labelled_fasta
 from seqcnn.metrics import compute_metrics, sigmoid
-from seqcnn.models import create_model, get_model_spec
+from seqcnn.models import create_model, get_model_spec, model_arguments
 from seqcnn.predict import predict
 from seqcnn.train import Tensors, TrainConfig, Trainer, is_main_process
 from seqcnn.utils import atomic_write
@@ -244,11 +244,12 @@ def train_run(
 
     if images:
         model_args = {**_image_shape_args(spec.builder, train_set.x.shape[1:]), **model_args}
+    model_args = model_arguments(model, **{"n_outputs": n_outputs, **model_args})
     torch.manual_seed(config.seed)
-    net = create_model(model, n_outputs=n_outputs, **model_args)
+    net = create_model(model, **model_args)
     run_config = {
         "seqcnn_version": __version__,
-        "model": {"name": model, "args": {"n_outputs": n_outputs, **model_args}},
+        "model": {"name": model, "args": model_args},
         "task": task,
         "targets": targets,
         "input": input_desc,
@@ -413,13 +414,16 @@ def evaluate_run(
     """
     model, config = checkpoint.load_run(run_dir)
     data = data or DataOptions(**_data_options_from(config))
-    subset = read_examples(data_path, data)
+    negatives_file = None if data.negatives in NEGATIVE_STRATEGIES else data.negatives
+    subset = read_examples(data_path, data, negatives_file)
     task, targets = config["task"], config["targets"]
     if isinstance(subset, ImageSet):
         tensors = _as_tensors(subset)
     else:
         subset = _complete_eval_set(subset, data, task, seed=1)
         _check_targets(subset, targets, data_path)
+        if task in ("binary", "multilabel"):
+            check_both_classes(subset, path=data_path)
         tensors = _as_tensors(subset)
     scores = predict(model, tensors.x, batch_size=512)
     metrics = compute_metrics(tensors.y.numpy(), scores.numpy(), task, targets)

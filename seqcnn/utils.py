@@ -28,6 +28,8 @@ __all__ = ["atomic_write", "atomic_output_path"]
 
 def _temp_in_dir(path: Path) -> tuple[int, Path]:
     """Create an empty temporary file beside ``path`` that keeps its suffix(es)."""
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
     suffix = "".join(path.suffixes[-2:]) if path.suffixes else ""  # keep ".tsv.gz"
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
     return fd, Path(name)

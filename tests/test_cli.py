@@ -6,12 +6,14 @@ import gzip
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from seqcnn.cli import main
 
+REPO_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 VERBS = ["train", "evaluate", "predict", "list-models", "demo"]
 
 
@@ -56,12 +58,32 @@ def test_train_evaluate_predict_on_real_encode_data(data_dir, tmp_path, capsys):
     train, test = encode_subset(data_dir, tmp_path)
     run_dir = tmp_path / "run"
     code, out = run(
-        capsys, "train", "--train", train, "--negatives", "shuffle", "--test", test,
-        "--out", run_dir, "--epochs", "3", "--threads", "1", "--quiet",
+        capsys,
+        "train",
+        "--train",
+        train,
+        "--negatives",
+        "shuffle",
+        "--test",
+        test,
+        "--out",
+        run_dir,
+        "--epochs",
+        "3",
+        "--threads",
+        "1",
+        "--quiet",
     )
     assert code == 0, out
-    for name in ("config.json", "model.safetensors", "metrics.json", "history.csv",
-                 "roc.png", "pr.png", "training_curve.png"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "metrics.json",
+        "history.csv",
+        "roc.png",
+        "pr.png",
+        "training_curve.png",
+    ):
         assert (run_dir / name).is_file(), name
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test"]["n"] == 1000 and 0 <= metrics["test"]["auroc"] <= 1
@@ -95,7 +117,14 @@ def test_train_evaluate_predict_on_real_encode_data(data_dir, tmp_path, capsys):
         ("seq\tBound\nACGT\t1\nACXT\t0\n", "line 3"),
         ("seq\tBound\nACGT\t1\nACGT\t1\n", "only one class"),
     ],
-    ids=["missing", "empty", "no-sequence-column", "label-not-binary", "bad-character", "one-class"],
+    ids=[
+        "missing",
+        "empty",
+        "no-sequence-column",
+        "label-not-binary",
+        "bad-character",
+        "one-class",
+    ],
 )
 def test_bad_input_gives_one_line_error_naming_the_file(content, expected, tmp_path, capsys):
     path = tmp_path / "bad.tsv"
@@ -110,13 +139,24 @@ def test_bad_input_gives_one_line_error_naming_the_file(content, expected, tmp_p
 
 def test_debug_shows_the_traceback(tmp_path, capsys):
     with pytest.raises(ValueError):
-        main(["train", "--debug", "--train", str(tmp_path / "missing.tsv"), "--out", str(tmp_path / "r")])
+        main(
+            [
+                "train",
+                "--debug",
+                "--train",
+                str(tmp_path / "missing.tsv"),
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
 
 
 def test_console_script_runs(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "seqcnn.cli", "list-models", "deep*"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "deepbind" in out.stdout
 
@@ -126,14 +166,83 @@ def test_console_script_runs(tmp_path):
     [("chrZ\t10\t40\tp\n", "chrZ"), ("chrA\t10\t9000\tp\n", "runs off contig")],
     ids=["unknown-contig", "past-end"],
 )
-def test_bad_bed_interval_names_file_line_and_contig(bed_line, expected, test_data, tmp_path, capsys):
+def test_bad_bed_interval_names_file_line_and_contig(
+    bed_line, expected, test_data, tmp_path, capsys
+):
     bed = tmp_path / "peaks.bed"
     bed.write_text("chrA\t100\t160\tok\n" + bed_line)
     code, out = run(
-        capsys, "train", "--train", bed, "--fasta", test_data / "tiny_genome.fa",
-        "--length", "30", "--out", tmp_path / "run", "--valid", bed,
+        capsys,
+        "train",
+        "--train",
+        bed,
+        "--fasta",
+        test_data / "tiny_genome.fa",
+        "--length",
+        "30",
+        "--out",
+        tmp_path / "run",
+        "--valid",
+        bed,
     )
     assert code == 1
     lines = [line for line in out.splitlines() if line.strip()]
     assert len(lines) == 1 and "peaks.bed" in lines[0] and "line 2" in lines[0], out
     assert expected in lines[0]
+
+
+def test_fasta_pair_run_stores_full_model_arguments_and_evaluates_with_negatives(
+    test_data, tmp_path, capsys
+):
+    demo = pd.read_csv(test_data.parents[1] / "data" / "demo" / "train.tsv.gz", sep="\t").head(200)
+    pos, neg = tmp_path / "pos.fa", tmp_path / "neg.fa"
+    for path, label in ((pos, 1), (neg, 0)):
+        rows = demo[demo["bound"] == label]
+        path.write_text(
+            "".join(f">{i}\n{s}\n" for i, s in zip(rows["id"], rows["sequence"], strict=True))
+        )
+    run_dir = tmp_path / "run"
+    code, out = run(
+        capsys,
+        "train",
+        "--train",
+        pos,
+        "--negatives",
+        neg,
+        "--out",
+        run_dir,
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--model-arg",
+        "n_filters=8",
+    )
+    assert code == 0, out
+    args = json.loads((run_dir / "config.json").read_text())["model"]["args"]
+    assert args["n_filters"] == 8 and args["filter_width"] == 24 and args["strands"] == "max"
+
+    code, out = run(capsys, "evaluate", run_dir, "--data", pos, "--negatives", neg)
+    assert code == 0, out
+    code, out = run(capsys, "evaluate", run_dir, "--data", pos, "--negatives", "none")
+    assert code == 1 and "only one class" in out and "pos.fa" in out
+
+    code, out = run(capsys, "predict", run_dir, "--data", pos, "-o", tmp_path / "no" / "p.tsv")
+    assert code == 1 and "folder" in out and ".tmp" not in out
+
+
+def test_bad_model_argument_is_a_one_line_error(tmp_path, capsys):
+    code, out = run(
+        capsys,
+        "train",
+        "--train",
+        REPO_DEMO / "train.tsv.gz",
+        "--out",
+        tmp_path / "r",
+        "--model-arg",
+        "n_filters=0",
+        "--epochs",
+        "1",
+    )
+    assert code == 1 and "deepbind" in out and "Traceback" not in out
+    assert not (tmp_path / "r" / "config.json").exists()

@@ -124,4 +124,5 @@ def test_multiclass_and_regression_tasks_train():
     target = x.sum((1, 2, 3))[:, None]
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 1))
     t = Trainer(model, TrainConfig(epochs=20, verbose=False, lr=3e-2), task="regression")
-    assert t.fit(Tensors(x, target), Tensors(x, target)).evaluate(Tensors(x, target))["pearson"] > 0.9
+    data = Tensors(x, target)
+    assert t.fit(data, data).evaluate(data)["pearson"] > 0.9

@@ -3,13 +3,24 @@
 Importing this package registers every architecture that ships with seqcnn.
 """
 
-from seqcnn.models import deepbind  # noqa: F401  (registers models)
+from seqcnn.models import (  # noqa: F401  (importing registers the models)
+    alexnet,
+    deepbind,
+    dilated,
+    fcn,
+    googlenet,
+    lenet,
+    residual,
+    resnet,
+    vgg,
+)
 from seqcnn.models.registry import (
     ModelSpec,
     count_parameters,
     create_model,
     get_model_spec,
     list_models,
+    model_arguments,
     register_model,
 )
 
@@ -19,5 +30,6 @@ __all__ = [
     "create_model",
     "get_model_spec",
     "list_models",
+    "model_arguments",
     "register_model",
 ]

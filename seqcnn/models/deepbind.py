@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqcnn.exceptions import UnknownNameError
+from seqcnn.exceptions import ConfigError, UnknownNameError
 from seqcnn.models.registry import register_model
 from seqcnn.models.strand import BothStrands
 
@@ -60,6 +60,11 @@ class DeepBind(BothStrands, nn.Module):
         batch_norm: bool = False,
     ) -> None:
         super().__init__()
+        for name, value in (("n_filters", n_filters), ("filter_width", filter_width)):
+            if value < 1:
+                raise ConfigError(f"deepbind: {name} must be at least 1, got {value}")
+        if not 0 <= dropout < 1 or not 0 <= input_dropout < 1:
+            raise ConfigError(f"deepbind: dropout must be in [0, 1), got {dropout}/{input_dropout}")
         if pooling not in POOLINGS:
             raise UnknownNameError("pooling", pooling, list(POOLINGS))
         self._init_strands(strands)

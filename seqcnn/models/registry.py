@@ -17,13 +17,15 @@ torch.Size([3, 2])
 from __future__ import annotations
 
 import fnmatch
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch  # noqa: F401  (used by the doctest)
 from torch import nn
 
-from seqcnn.exceptions import UnknownNameError
+from seqcnn.exceptions import ConfigError, SeqcnnError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,45 @@ def get_model_spec(name: str) -> ModelSpec:
 
 
 def create_model(name: str, **kwargs) -> nn.Module:
-    """Build the registered model ``name`` with ``kwargs`` (e.g. ``n_outputs=1``)."""
-    return get_model_spec(name).builder(**kwargs)
+    """Build the registered model ``name`` with ``kwargs`` (e.g. ``n_outputs=1``).
+
+    An argument the architecture does not take, or a value it cannot be built with, is a
+    :class:`~seqcnn.exceptions.ConfigError` that names the model.
+    """
+    builder = get_model_spec(name).builder
+    try:
+        return builder(**kwargs)
+    except (TypeError, ValueError, RuntimeError) as err:
+        if isinstance(err, SeqcnnError):
+            raise
+        raise ConfigError(f"model {name!r} cannot be built with {kwargs}: {err}") from None
+
+
+def model_arguments(name: str, **kwargs) -> dict[str, Any]:
+    """Every constructor argument of model ``name``: ``kwargs`` plus the defaults of the rest.
+
+    Stored in a run's ``config.json``, so that a run still loads after a default changes.
+    The builder's own defaults are used, and, for builders that pass ``**kwargs`` on to a
+    class, that class's defaults (found from the model the builder returns).
+    """
+    builder = get_model_spec(name).builder
+    resolved = _defaults(builder)
+    if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(builder).parameters.values()):
+        resolved.update(_defaults(type(create_model(name, **kwargs)).__init__))
+    resolved.update(kwargs)
+    return {k: v for k, v in resolved.items() if _json_value(v)}
+
+
+def _defaults(fn: Callable) -> dict[str, Any]:
+    return {
+        k: p.default
+        for k, p in inspect.signature(fn).parameters.items()
+        if p.default is not inspect.Parameter.empty and k != "self"
+    }
+
+
+def _json_value(v: Any) -> bool:
+    return v is None or isinstance(v, (bool, int, float, str, list, tuple, dict))
 
 
 def list_models(pattern: str = "*", dim: int | None = None) -> list[str]:
