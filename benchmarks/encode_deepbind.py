@@ -38,14 +38,19 @@ REFERENCE = {
 
 
 def data_dir() -> Path:
-    for candidate in (os.environ.get("SEQCNN_DATA_DIR"), Path(__file__).parents[2] / "shared" / "data"):
+    for candidate in (
+        os.environ.get("SEQCNN_DATA_DIR"),
+        Path(__file__).parents[2] / "shared" / "data",
+    ):
         if candidate and (Path(candidate) / "encode-chipseq").is_dir():
             return Path(candidate) / "encode-chipseq"
     sys.exit("encode-chipseq data not found: set SEQCNN_DATA_DIR")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default="runs/encode", help="folder for the run directories")
     parser.add_argument("--only", nargs="+", default=None, help="experiments to run (default: all)")
     parser.add_argument("--threads", default="2", help="torch threads per run")
@@ -61,8 +66,22 @@ def main(argv: list[str] | None = None) -> int:
         ac = next(src.glob(f"{tf}_*_AC.seq.gz"))
         b = Path(str(ac).replace("_AC.seq.gz", "_B.seq.gz"))
         run = out / tf
-        cmd = ["seqcnn", "train", "--train", str(ac), "--negatives", "shuffle", "--test", str(b),
-               "--out", str(run), "--force", "--quiet", "--threads", args.threads]
+        cmd = [
+            "seqcnn",
+            "train",
+            "--train",
+            str(ac),
+            "--negatives",
+            "shuffle",
+            "--test",
+            str(b),
+            "--out",
+            str(run),
+            "--force",
+            "--quiet",
+            "--threads",
+            args.threads,
+        ]
         if args.model:
             cmd += ["--model", args.model]
         cmd += args.extra
@@ -86,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         ref = sum(r["reference"] for r in rows) / len(rows)
         print(f"\n{'experiment':<10} {'seqcnn':>7} {'ref':>6} {'JASPAR':>7} {'seconds':>8}")
         for r in rows:
-            print(f"{r['experiment']:<10} {r['auroc']:>7.3f} {r['reference']:>6.3f} {r['jaspar']:>7.3f} {r['seconds']:>8}")
+            name, auroc, seconds = r["experiment"], r["auroc"], r["seconds"]
+            ref_, jaspar = r["reference"], r["jaspar"]
+            print(f"{name:<10} {auroc:>7.3f} {ref_:>6.3f} {jaspar:>7.3f} {seconds:>8}")
         print(f"{'mean':<10} {mean:>7.3f} {ref:>6.3f}")
         worst = min(r["auroc"] - r["reference"] for r in rows)
         print(f"largest shortfall against the reference: {worst:+.3f}")
