@@ -134,17 +134,7 @@ def test_forward_features_then_head_is_forward(name: str) -> None:
     assert hasattr(model, "receptive_field")
 
 
-ADAPTIVE_MAX = pytest.mark.xfail(
-    strict=True,
-    reason="DeepBind pools with nn.AdaptiveMaxPool1d, which captum has no DeepLIFT rule for: "
-    "exact only when the baseline's activations are flat (e.g. zeros). "
-    "seqcnn.models.layers.GlobalPool is exact; remove this marker once deepbind.py uses it.",
-)
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=ADAPTIVE_MAX) if n == "deepbind" else n for n in list_models()]
-)
+@pytest.mark.parametrize("name", list_models())
 def test_deeplift_completeness(name: str) -> None:
     model, x = small_case(name)
     if get_model_spec(name).dim == 1:  # both strands: see test_deeplift_both_strands
@@ -162,12 +152,6 @@ def test_deeplift_completeness_zero_baseline(name: str) -> None:
     assert delta <= 1e-6 * scale
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BothStrands puts [x; revcomp(x)] on the batch axis, so captum's [input; baseline]"
-    " halves pair a sequence with a reverse complement; strand.py should interleave the two"
-    " strands (stack on dim 1, then flatten(0, 1)). Remove this marker once it does.",
-)
 @pytest.mark.parametrize("name", list_models(dim=1))
 @pytest.mark.parametrize("strands", ["max", "mean"])
 def test_deeplift_both_strands(name: str, strands: str) -> None:

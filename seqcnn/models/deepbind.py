@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from seqcnn.exceptions import ConfigError, UnknownNameError
+from seqcnn.models.layers import GlobalPool
 from seqcnn.models.registry import register_model
 from seqcnn.models.strand import BothStrands
 
@@ -73,8 +74,7 @@ class DeepBind(BothStrands, nn.Module):
         self.conv = nn.Conv1d(in_channels, n_filters, filter_width, padding=filter_width - 1)
         self.norm = nn.BatchNorm1d(n_filters) if batch_norm else nn.Identity()
         self.act = nn.ReLU()
-        self.max_pool = nn.AdaptiveMaxPool1d(1) if pooling in ("max", "maxavg") else None
-        self.avg_pool = nn.AdaptiveAvgPool1d(1) if pooling in ("avg", "maxavg") else None
+        self.pool = GlobalPool(1, pooling)  # has an exact DeepLIFT rule, unlike AdaptiveMaxPool
         n_pooled = n_filters * (2 if pooling == "maxavg" else 1)
         head: list[nn.Module] = [nn.Flatten()]
         if hidden:
@@ -85,10 +85,8 @@ class DeepBind(BothStrands, nn.Module):
         self.receptive_field = filter_width
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled detector activations ``(N, n_filters * k, 1)``."""
-        h = self.act(self.norm(self.conv(x)))
-        pooled = [p(h) for p in (self.max_pool, self.avg_pool) if p is not None]
-        return pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=1)
+        """Pooled detector activations ``(N, n_filters * k)``, k = 2 for "maxavg"."""
+        return self.pool(self.act(self.norm(self.conv(x))))
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, n_outputs)`` from pooled features."""

@@ -125,7 +125,10 @@ def fcn(
     hidden: int = 0,
     dropout: float = 0.1,
 ) -> FCN:
-    """FCN-32s dense prediction on any registered 2D backbone (``backbone``, ``backbone_args``)."""
+    """FCN-32s dense prediction on any registered 2D backbone (options backbone, backbone_args).
+
+    ``backbone_args`` are the backbone builder's options; its classifier head is dropped.
+    """
     spec = get_model_spec(backbone)
     if spec.dim != 2 or backbone.startswith("fcn"):
         raise ConfigError(f"an FCN backbone must be a 2D classifier, got {backbone!r}")
@@ -137,5 +140,5 @@ def fcn(
 def fcn_resnet18(
     n_outputs: int = 21, in_channels: int = 3, hidden: int = 0, dropout: float = 0.1, **kwargs
 ) -> FCN:
-    """FCN-32s on ResNet-18 (``kwargs`` go to the backbone, e.g. ``small_input=True``)."""
+    """FCN-32s on ResNet-18; other options go to the backbone (e.g. small_input=True)."""
     return fcn(n_outputs, in_channels, "resnet18", kwargs, hidden, dropout)

@@ -22,7 +22,7 @@ def reverse_complement_onehot(x: torch.Tensor) -> torch.Tensor:
 
 
 class StrandMerge(nn.Module):
-    """Merge ``(2N, T)`` scores (forward strands first) into ``(N, T)`` by max or mean."""
+    """Merge ``(2N, T)`` scores, strands interleaved (x0, rc0, x1, rc1, ...), into ``(N, T)``."""
 
     def __init__(self, mode: str = "max") -> None:
         super().__init__()
@@ -32,8 +32,7 @@ class StrandMerge(nn.Module):
         self.pool = nn.MaxPool1d(2) if mode == "max" else nn.AvgPool1d(2)
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
-        n = scores.shape[0] // 2
-        paired = scores.reshape(2, n, -1).permute(1, 2, 0)  # (N, T, 2)
+        paired = scores.reshape(scores.shape[0] // 2, 2, -1).transpose(1, 2)  # (N, T, 2)
         return self.pool(paired).squeeze(-1)
 
 
@@ -53,5 +52,7 @@ class BothStrands(nn.Module):
         """Scores ``(N, n_outputs)`` (logits) for one-hot sequences ``(N, 4, L)``."""
         if self.strand_merge is None:
             return self.forward_head(self.forward_features(x))
-        both = torch.cat([x, reverse_complement_onehot(x)], dim=0)
+        # Interleaved, not concatenated: captum stacks [inputs; baselines] on the batch axis,
+        # and each sequence must stay next to its own reverse complement for DeepLIFT.
+        both = torch.stack([x, reverse_complement_onehot(x)], dim=1).flatten(0, 1)
         return self.strand_merge(self.forward_head(self.forward_features(both)))
