@@ -379,6 +379,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_list_models(args: argparse.Namespace) -> int:
+    import torch
+
     from seqcnn.models import count_parameters, create_model, get_model_spec, list_models
 
     names = list_models(args.pattern)
@@ -388,13 +390,15 @@ def cmd_list_models(args: argparse.Namespace) -> int:
     print(f"{'name':<16} {'dim':>3} {'parameters':>12} {'receptive field':>16}  description")
     for name in names:
         spec = get_model_spec(name)
-        model = create_model(name, n_outputs=1 if spec.dim == 1 else 10)
+        with torch.device("meta"):  # shapes only: no memory for VGG's 138M weights
+            model = create_model(name, n_outputs=1 if spec.dim == 1 else 10)
         rf = getattr(model, "receptive_field", None)
         field = "-" if not rf else f"{rf} bp" if spec.dim == 1 else str(rf)
         print(
             f"{name:<16} {spec.dim:>2}D {count_parameters(model):>12,} "
-            f"{field:>16}  {spec.description}"
+            f"{field:>16}  {spec.description.replace('``', '')}"
         )
+    print("(parameters with one target for 1D models and 10 classes for 2D models)")
     return 0
 
 
