@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", default=None, help="experiments to run (default: all)")
     parser.add_argument("--threads", default="2", help="torch threads per run")
     parser.add_argument("--model", default=None, help="model name (default: seqcnn's default)")
+    parser.add_argument(
+        "--report-only", action="store_true", help="tabulate finished runs in --out as Markdown"
+    )
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more train options")
     args = parser.parse_args(argv)
     src = data_dir()
@@ -85,21 +88,38 @@ def main(argv: list[str] | None = None) -> int:
         if args.model:
             cmd += ["--model", args.model]
         cmd += args.extra
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        seconds = time.perf_counter() - t0
-        metrics = json.loads((run / "metrics.json").read_text())
+        if args.report_only:
+            if not (run / "metrics.json").is_file():
+                continue
+            metrics = json.loads((run / "metrics.json").read_text())
+            seconds = metrics["seconds"]
+        else:
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            seconds = time.perf_counter() - t0
+            metrics = json.loads((run / "metrics.json").read_text())
         row = {
             "experiment": tf,
             "auroc": round(metrics["test"]["auroc"], 4),
             "reference": reference,
             "jaspar": jaspar,
             "valid_auroc": round(metrics["valid"]["auroc"], 4),
+            "auprc": round(metrics["test"]["auprc"], 4),
             "epochs": metrics["best_epoch"],
             "seconds": round(seconds),
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
+    if rows and args.report_only:
+        print(
+            "| experiment | test AUROC | test AUPRC | reference | JASPAR | best epoch | seconds |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(
+                f"| {r['experiment']} | {r['auroc']:.3f} | {r['auprc']:.3f} | {r['reference']:.3f} "
+                f"| {r['jaspar']:.3f} | {r['epochs']} | {r['seconds']:.0f} |"
+            )
     if rows:
         mean = sum(r["auroc"] for r in rows) / len(rows)
         ref = sum(r["reference"] for r in rows) / len(rows)

@@ -101,6 +101,9 @@ _VALID, _ONEHOT_ZERO, _ONEHOT_IUPAC = _build_tables()
 _ONEHOT_IUPAC_T = np.ascontiguousarray(_ONEHOT_IUPAC.T)  # (4, 256): one row per channel
 _BASE_INDEX = np.where(_ONEHOT_ZERO.any(1), _ONEHOT_ZERO.argmax(1), 4).astype(np.uint8)
 _CHANNELS = np.arange(4, dtype=np.uint8)
+# The same tables as bytes, for bytes.translate, which runs in C over the whole buffer.
+_VALID_BYTES = bytes(np.flatnonzero(_VALID).tolist())
+_BASE_INDEX_BYTES = bytes(_BASE_INDEX.tolist())
 
 
 def _as_list(seqs: str | Sequence[str] | np.ndarray) -> tuple[list[str], bool]:
@@ -166,10 +169,13 @@ def _scan(
     lengths, starts = _offsets(items)
     joined = "".join(items)
     try:
-        codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+        raw = joined.encode("ascii")
     except UnicodeEncodeError as err:
         codes, flat = None, err.start
     else:
+        codes = np.frombuffer(raw, dtype=np.uint8)
+        if not raw.translate(None, _VALID_BYTES):  # nothing left once valid bytes are deleted
+            return codes, lengths, starts, None
         bad = np.flatnonzero(~_VALID[codes])
         if not bad.size:
             return codes, lengths, starts, None
@@ -317,7 +323,7 @@ def one_hot_encode(
         out_len = length
     if ambiguous == "zero":
         # index of each base (0-3; 4 = none), then one comparison writes the whole tensor
-        codes = _BASE_INDEX[codes]
+        codes = np.frombuffer(codes.tobytes().translate(_BASE_INDEX_BYTES), dtype=np.uint8)
         fill = 4
     else:
         fill = 0  # byte 0: an all-zero row of the IUPAC table
@@ -325,9 +331,8 @@ def one_hot_encode(
         grid = codes.reshape(n, out_len)
     else:
         grid = np.full((n, out_len), fill, dtype=np.uint8)
-        row = np.repeat(np.arange(n), lengths)
-        col = np.arange(codes.size) - np.repeat(starts, lengths)
-        grid[row, col] = codes
+        # row-major boolean mask: the first lengths[i] cells of row i, in order
+        grid[np.arange(out_len) < lengths[:, None]] = codes
     out = np.empty((n, 4, out_len), dtype=np.float32)
     if ambiguous == "zero":
         np.equal(grid[:, None, :], _CHANNELS[None, :, None], out=out, casting="unsafe")
