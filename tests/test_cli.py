@@ -246,3 +246,35 @@ def test_bad_model_argument_is_a_one_line_error(tmp_path, capsys):
     )
     assert code == 1 and "deepbind" in out and "Traceback" not in out
     assert not (tmp_path / "r" / "config.json").exists()
+
+
+def test_images_train_and_predict_through_the_same_command(tmp_path, capsys):
+    run_dir = tmp_path / "digits"
+    code, out = run(
+        capsys,
+        "train",
+        "--train",
+        "sklearn-digits",
+        "--model",
+        "lenet5",
+        "--test-fraction",
+        "0.2",
+        "--epochs",
+        "8",
+        "--threads",
+        "1",
+        "--out",
+        run_dir,
+    )
+    assert code == 0, out
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test"]["n"] == 359 and metrics["test"]["accuracy"] > 0.8
+    assert "recall/0" in metrics["test"] and (run_dir / "confusion.png").is_file()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["task"] == "multiclass" and config["model"]["args"]["input_size"] == 8
+    code, out = run(
+        capsys, "predict", run_dir, "--data", "sklearn-digits", "-o", tmp_path / "p.tsv"
+    )
+    assert code == 0, out
+    scores = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    assert len(scores) == 1797 and scores.filter(like="p_").sum(axis=1).round(4).eq(1).all()
