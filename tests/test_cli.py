@@ -278,3 +278,41 @@ def test_images_train_and_predict_through_the_same_command(tmp_path, capsys):
     assert code == 0, out
     scores = pd.read_csv(tmp_path / "p.tsv", sep="\t")
     assert len(scores) == 1797 and scores.filter(like="p_").sum(axis=1).round(4).eq(1).all()
+
+
+def test_yaml_config_supplies_options_and_rejects_unknown_ones(tmp_path, capsys):
+    config = tmp_path / "options.yaml"
+    config.write_text(
+        f"train: {REPO_DEMO / 'train.tsv.gz'}\nvalid: {REPO_DEMO / 'valid.tsv.gz'}\n"
+        "epochs: 1\nbatch_size: 64\nmodel_args:\n  n_filters: 4\n"
+    )
+    code, out = run(
+        capsys,
+        "train",
+        "--train",
+        REPO_DEMO / "train.tsv.gz",
+        "--config",
+        config,
+        "--out",
+        tmp_path / "run",
+        "--lr",
+        "0.01",
+        "--threads",
+        "1",
+    )
+    assert code == 0, out
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["training"]["batch_size"] == 64 and saved["training"]["lr"] == 0.01
+    assert saved["model"]["args"]["n_filters"] == 4
+    config.write_text("epochz: 3\n")
+    code, out = run(
+        capsys,
+        "train",
+        "--train",
+        REPO_DEMO / "train.tsv.gz",
+        "--config",
+        config,
+        "--out",
+        tmp_path / "run2",
+    )
+    assert code == 1 and "epochz" in out and "epochs" in out
