@@ -16,10 +16,27 @@ REPO = Path(__file__).resolve().parents[1]
 def test_two_process_training_writes_one_run_directory(tmp_path):
     demo = REPO / "data" / "demo"
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-        "-m", "seqcnn.cli", "train", "--train", str(demo / "train.tsv.gz"),
-        "--valid", str(demo / "valid.tsv.gz"), "--out", str(tmp_path / "run"),
-        "--epochs", "2", "--threads", "1", "--quiet", "--model-arg", "n_filters=8",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "seqcnn.cli",
+        "train",
+        "--train",
+        str(demo / "train.tsv.gz"),
+        "--valid",
+        str(demo / "valid.tsv.gz"),
+        "--out",
+        str(tmp_path / "run"),
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--quiet",
+        "--model-arg",
+        "n_filters=8",
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

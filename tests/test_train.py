@@ -91,7 +91,7 @@ def test_resume_continues_to_the_same_weights(tmp_path):
 
 def test_balanced_class_weight_changes_training_on_imbalanced_data():
     data = planted(256)
-    data.y[: 200] = 0  # few positives
+    data.y[:200] = 0  # few positives
     plain = fit(data, data, epochs=2).model.state_dict()
     weighted = fit(data, data, epochs=2, class_weight="balanced").model.state_dict()
     assert not all(torch.equal(plain[k], weighted[k]) for k in plain)
