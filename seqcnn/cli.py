@@ -354,11 +354,11 @@ def _summary(metrics: dict[str, Any]) -> str:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from seqcnn.checkpoint import read_json
-    from seqcnn.runs import _data_options_from, evaluate_run
+    from seqcnn.runs import evaluate_run, run_data_options
 
     _set_threads(args)
     config = read_json(Path(args.run) / "config.json")
-    data = _data_from_args(args, _data_options_from(config))
+    data = _data_from_args(args, run_data_options(config))
     metrics = evaluate_run(args.run, args.data, args.out, data)
     out = args.out or Path(args.run) / f"evaluate-{Path(args.data).name.split('.')[0]}"
     _say(f"{args.data}: n {metrics['n']}  " + _summary(metrics))
@@ -368,11 +368,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from seqcnn.checkpoint import read_json
-    from seqcnn.runs import _data_options_from, predict_run
+    from seqcnn.runs import predict_run, run_data_options
 
     _set_threads(args)
     config = read_json(Path(args.run) / "config.json")
-    data = _data_from_args(args, _data_options_from(config))
+    data = _data_from_args(args, run_data_options(config))
     frame = predict_run(args.run, args.data, args.out, data, batch_size=args.batch_size)
     _say(f"scored {len(frame)} records: {args.out}")
     return 0

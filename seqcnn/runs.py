@@ -413,7 +413,7 @@ def evaluate_run(
     ``out_dir`` defaults to ``RUN/evaluate-<file stem>``.
     """
     model, config = checkpoint.load_run(run_dir)
-    data = data or DataOptions(**_data_options_from(config))
+    data = data or DataOptions(**run_data_options(config))
     negatives_file = None if data.negatives in NEGATIVE_STRATEGIES else data.negatives
     subset = read_examples(data_path, data, negatives_file)
     task, targets = config["task"], config["targets"]
@@ -445,7 +445,7 @@ def _check_targets(table: SequenceTable, targets: list[str], path) -> None:
         )
 
 
-def _data_options_from(config: dict) -> dict[str, Any]:
+def run_data_options(config: dict) -> dict[str, Any]:
     """The data options of a run that also apply when reading new data with it."""
     known = {f.name for f in dataclasses.fields(DataOptions)}
     saved = {k: v for k, v in config.get("data", {}).items() if k in known}
@@ -467,7 +467,7 @@ def predict_run(
     probability column per class.
     """
     model, config = checkpoint.load_run(run_dir)
-    options = data or DataOptions(**_data_options_from(config))
+    options = data or DataOptions(**run_data_options(config))
     options = dataclasses.replace(options, negatives="none")
     subset = read_examples(data_path, options)
     task, targets = config["task"], config["targets"]
