@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from seqcnn.exceptions import InputError
+from seqcnn.io.text import read_text
 from seqcnn.sequence import reverse_complement
 
 __all__ = ["read_bed", "windows", "overlaps", "merge_intervals", "Genome", "BED_COLUMNS"]
@@ -31,21 +32,6 @@ __all__ = ["read_bed", "windows", "overlaps", "merge_intervals", "Genome", "BED_
 #: for narrowPeak files; ``line`` is the 1-based line in the file).
 BED_COLUMNS = ("chrom", "start", "end", "name", "score", "strand")
 _SKIP_PREFIXES = ("track", "browser", "#")
-
-
-def _read_lines(path: Path) -> list[str]:
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    if path.is_dir():
-        raise InputError("expected a BED file, found a directory", path=path)
-    try:
-        with open(path, "rb") as fh:
-            gz = fh.read(2) == b"\x1f\x8b"
-        opener = gzip.open if gz else open
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline=None) as fh:
-            return fh.read().split("\n")
-    except (OSError, EOFError) as err:
-        raise InputError(f"cannot read the file: {err}", path=path) from err
 
 
 def _int_column(values: pd.Series, what: str, path: Path, lines: np.ndarray) -> np.ndarray:
@@ -93,7 +79,7 @@ def read_bed(path: str | os.PathLike) -> pd.DataFrame:
     [['chr1', 10, 20, 'peak1', 2], ['chr2', 5, 8, 'chr2:5-8', 3]]
     """
     p = Path(path)
-    raw = _read_lines(p)
+    raw = read_text(p, "BED").split("\n")
     kept, numbers = [], []
     for number, line in enumerate(raw, start=1):
         s = line.rstrip("\r")

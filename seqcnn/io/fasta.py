@@ -9,7 +9,6 @@ is its description. Blank lines and comment lines (starting with ``#`` or ``;``)
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -25,6 +24,7 @@ from seqcnn.io.table import (
     read_frame,
     select_targets,
 )
+from seqcnn.io.text import read_text
 from seqcnn.sequence import find_invalid
 
 __all__ = ["FastaRecord", "read_fasta", "read_fasta_records", "read_labelled_fasta"]
@@ -38,21 +38,6 @@ class FastaRecord(NamedTuple):
     description: str
     sequence: str
     line: int
-
-
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise InputError("file not found", path=path)
-    if path.is_dir():
-        raise InputError("expected a FASTA file, found a directory", path=path)
-    try:
-        with open(path, "rb") as fh:
-            gz = fh.read(2) == b"\x1f\x8b"
-        opener = gzip.open if gz else open
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline=None) as fh:
-            return fh.read()
-    except (OSError, EOFError) as err:
-        raise InputError(f"cannot read the file: {err}", path=path) from err
 
 
 def read_fasta_records(path: str | os.PathLike, check: bool = True) -> list[FastaRecord]:
@@ -85,7 +70,7 @@ def read_fasta_records(path: str | os.PathLike, check: bool = True) -> list[Fast
     [('s1', 'first one', 'ACGTAC', 1), ('s2', '', 'GGG', 4)]
     """
     p = Path(path)
-    text = _read_text(p)
+    text = read_text(p, "FASTA")
     if not text.strip():
         raise InputError("empty file (expected FASTA records: '>name' lines, then sequence)", p)
     records: list[FastaRecord] = []
