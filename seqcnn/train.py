@@ -237,14 +237,15 @@ class Trainer:
         self._check_data(train, "training")
         if valid is not None:
             self._check_data(valid, "validation")
-        rank, world = _distributed()
+        rank, world = self._rank, self._world = _distributed()
         self.device_ = resolve_device(c.device)
         if world > 1 and self.device_.type == "cuda":
             self.device_ = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
             torch.cuda.set_device(self.device_)
-        use_amp = c.amp and self.device_.type == "cuda"
-        amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+        use_amp = self._amp = c.amp and self.device_.type == "cuda"
+        bf16 = use_amp and torch.cuda.is_bf16_supported()
+        self._amp_dtype = torch.bfloat16 if bf16 else torch.float16
+        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and not bf16)
 
         torch.manual_seed(c.seed)
         generator = torch.Generator().manual_seed(c.seed)
@@ -282,22 +283,10 @@ class Trainer:
             if hasattr(train, "set_epoch"):
                 train.set_epoch(epoch)
             loss_fn = self._loss_fn(train.y).to(self.device_)
-            train_loss = self._train_epoch(
-                net,
-                train,
-                loss_fn,
-                optimizer,
-                scaler,
-                generator,
-                epoch,
-                rank,
-                world,
-                use_amp,
-                amp_dtype,
-            )
+            train_loss = self._train_epoch(net, train, loss_fn, optimizer, scaler, generator, epoch)
             row: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
             if valid is not None:
-                scores = self._score(model, valid, use_amp, amp_dtype)
+                scores = self._score(model, valid)
                 row["valid_loss"] = self._loss_value(loss_fn, scores, valid.y)
                 row.update({f"valid_{k}": v for k, v in self._metrics(valid.y, scores).items()})
                 current = row["valid_loss"] if monitor == "loss" else row.get(f"valid_{monitor}")
@@ -355,25 +344,13 @@ class Trainer:
         if len(data.x) == 0:
             raise InputError(f"{what} data is empty")
 
-    def _train_epoch(
-        self,
-        net,
-        data,
-        loss_fn,
-        optimizer,
-        scaler,
-        generator,
-        epoch,
-        rank,
-        world,
-        use_amp,
-        amp_dtype,
-    ) -> float:
+    def _train_epoch(self, net, data, loss_fn, optimizer, scaler, generator, epoch) -> float:
         from tqdm.auto import tqdm
 
         c = self.config
         net.train()
         order = torch.randperm(len(data.x), generator=generator)
+        rank, world = self._rank, self._world
         if world > 1:  # every rank gets an equal share (DDP needs the same number of steps)
             order = order[: len(order) - len(order) % world][rank::world]
         batches = order.split(c.batch_size)
@@ -389,7 +366,7 @@ class Trainer:
             x = data.x[idx].to(self.device_, non_blocking=True)
             y = data.y[idx].to(self.device_, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(self.device_.type, dtype=amp_dtype, enabled=use_amp):
+            with torch.autocast(self.device_.type, dtype=self._amp_dtype, enabled=self._amp):
                 out = net(x)
             loss = self._loss_value(loss_fn, out.float(), y, as_tensor=True)
             scaler.scale(loss).backward()
@@ -412,8 +389,8 @@ class Trainer:
             loss = loss_fn(out[mask], y[mask]) if not mask.all() else loss_fn(out, y)
         return loss if as_tensor else float(loss)
 
-    def _score(self, model, data, use_amp, amp_dtype) -> torch.Tensor:
-        with torch.autocast(self.device_.type, dtype=amp_dtype, enabled=use_amp):
+    def _score(self, model, data) -> torch.Tensor:
+        with torch.autocast(self.device_.type, dtype=self._amp_dtype, enabled=self._amp):
             out = predict(
                 model, data.x, batch_size=max(self.config.batch_size, 256), device=self.device_
             )
