@@ -26,7 +26,8 @@ import torch
 from torch.utils.data import Dataset
 
 from seqcnn.exceptions import InputError
-from seqcnn.io.bed import Genome, merge_intervals, overlaps, read_bed, windows
+from seqcnn.io.bed import merge_intervals, overlaps, read_bed, windows
+from seqcnn.io.genome import Genome
 from seqcnn.io.table import SequenceTable
 from seqcnn.sequence import dinucleotide_shuffle_many, gc_content, one_hot_encode
 

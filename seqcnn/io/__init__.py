@@ -4,8 +4,9 @@ Every coordinate conversion in seqcnn happens in this package: BED intervals are
 half-open, as in the files, and :class:`Genome` fetches 0-based half-open windows.
 """
 
-from seqcnn.io.bed import BED_COLUMNS, Genome, merge_intervals, overlaps, read_bed, windows
+from seqcnn.io.bed import BED_COLUMNS, merge_intervals, overlaps, read_bed, windows
 from seqcnn.io.fasta import FastaRecord, read_fasta, read_fasta_records, read_labelled_fasta
+from seqcnn.io.genome import Genome
 from seqcnn.io.table import (
     SequenceTable,
     check_both_classes,

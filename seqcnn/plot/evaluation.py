@@ -18,80 +18,23 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .exceptions import InputError
-from .utils import atomic_output_path
+from seqcnn.exceptions import InputError
+from seqcnn.plot.common import FIGURE_FORMATS, as_2d, new_figure, palette, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 __all__ = ["plot_roc", "plot_pr", "plot_history", "plot_confusion", "FIGURE_FORMATS"]
 
-#: File suffixes the writers accept (the formats matplotlib's Agg, SVG and PDF canvases write).
-FIGURE_FORMATS = ("png", "svg", "pdf", "jpg", "jpeg", "tif", "tiff", "eps", "ps", "webp")
 
 # With more targets than this, the legend summarises instead of naming every curve.
 _MAX_LEGEND_TARGETS = 12
 
 
-# --------------------------------------------------------------------------------- helpers
-def _figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, list[Axes]]:
-    from matplotlib.figure import Figure  # a core dependency; imported here to keep import light
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(1, ncols, squeeze=False)[0]
-    return fig, list(axes)
-
-
-def _format(path: Path) -> str:
-    fmt = path.suffix[1:].lower()
-    if fmt not in FIGURE_FORMATS:
-        raise InputError(
-            f"cannot tell the figure format from the suffix {path.suffix!r}; "
-            f"use one of: {', '.join('.' + f for f in FIGURE_FORMATS)}",
-            path=path,
-        )
-    return fmt
-
-
-def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    """Write ``fig`` to ``path`` atomically, in the format its suffix names."""
-    import matplotlib
-
-    path = Path(path)
-    fmt = _format(path)
-    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
-    with (
-        matplotlib.rc_context({"svg.hashsalt": "seqcnn"}),
-        atomic_output_path(path) as tmp,
-    ):
-        fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata)
-    return path
-
-
-def _colors(n: int) -> list:
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10" if n <= 10 else "viridis"]
-    return [cmap(i) if n <= 10 else cmap(i / max(n - 1, 1)) for i in range(n)]
-
-
-def _as_2d(values, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise InputError(
-            f"{name}: expected a non-empty array of shape (N,) or (N, T), got shape {arr.shape}"
-        )
-    return arr
-
-
 def _binary_inputs(
     y_true, y_score, target_names: Sequence[str] | None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    yt, ys = _as_2d(y_true, "y_true"), _as_2d(y_score, "y_score")
+    yt, ys = as_2d(y_true, "y_true"), as_2d(y_score, "y_score")
     if yt.shape != ys.shape:
         raise InputError(
             f"y_true and y_score must have the same shape, got {yt.shape} and {ys.shape}"
@@ -125,8 +68,8 @@ def _curves(y_true, y_score, path, target_names, title, kind: str) -> Path:
     yt, ys, names = _binary_inputs(y_true, y_score, target_names)
     n_targets = len(names)
     few = n_targets <= _MAX_LEGEND_TARGETS
-    fig, (ax,) = _figure(5.5, 5.0)
-    colors = _colors(n_targets)
+    fig, (ax,) = new_figure(5.5, 5.0)
+    colors = palette(n_targets)
     aucs, skipped = [], []
     for i, name in enumerate(names):
         keep = ~(np.isnan(yt[:, i]) | np.isnan(ys[:, i]))
@@ -177,7 +120,7 @@ def _curves(y_true, y_score, path, target_names, title, kind: str) -> Path:
     ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), aspect="equal")
     ax.set_title(title or ("ROC curve" if kind == "roc" else "Precision-recall curve"))
     ax.legend(loc="lower right" if kind == "roc" else "lower left", fontsize="small")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------- public API
@@ -335,8 +278,8 @@ def plot_history(history: pd.DataFrame, path: str | os.PathLike, title: str | No
         best = int(np.nanargmin(history["valid_loss"].to_numpy(dtype=float)))
 
     panels = [p for p in (losses, metrics) if p]
-    fig, axes = _figure(5.0 * len(panels), 4.0, ncols=len(panels))
-    colors = _colors(10)
+    fig, axes = new_figure(5.0 * len(panels), 4.0, ncols=len(panels))
+    colors = palette(10)
     for ax, columns in zip(axes, panels, strict=True):
         is_metric = columns is metrics
         for j, col in enumerate(columns):
@@ -358,7 +301,7 @@ def plot_history(history: pd.DataFrame, path: str | os.PathLike, title: str | No
         axes[1].set_title("Validation metrics")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion(
@@ -433,7 +376,7 @@ def plot_confusion(
     frac = np.nan_to_num(frac)
 
     size = min(max(4.0, 0.45 * n_classes + 2.0), 16.0)
-    fig, (ax,) = _figure(size + 1.0, size)
+    fig, (ax,) = new_figure(size + 1.0, size)
     im = ax.imshow(frac, cmap="Blues", vmin=0.0, vmax=1.0)
     fig.colorbar(im, ax=ax, shrink=0.8, label="fraction of true class")
     if n_classes <= 20:
@@ -451,4 +394,4 @@ def plot_confusion(
     ax.set(xlabel="predicted class", ylabel="true class")
     accuracy = float(np.trace(cm) / cm.sum())
     ax.set_title(f"{title + ': ' if title else ''}accuracy {accuracy:.3f} (n={int(cm.sum())})")
-    return _save(fig, path)
+    return save_figure(fig, path)
