@@ -43,7 +43,8 @@ from torch import nn
 from seqcnn.models import count_parameters, create_model
 from seqcnn.predict import predict
 from seqcnn.sequence import one_hot_encode
-from seqcnn.train import Tensors, TrainConfig, Trainer
+from seqcnn.datasets import Tensors
+from seqcnn.train import TrainConfig, Trainer
 
 BATCH = 128
 LENGTH = 101

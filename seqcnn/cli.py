@@ -207,7 +207,7 @@ def _data_options(p: argparse.ArgumentParser, training: bool) -> None:
     g.add_argument(
         "--task",
         default=None,
-        choices=["auto", "binary", "multilabel", "regression"],
+        choices=["auto", "binary", "multilabel", "regression"],  # metrics.TABLE_TASKS
         help="what the labels mean (default auto: 0/1 labels are binary, others regression)",
     )
     g.add_argument("--negatives-per-positive", type=int, default=None)
@@ -266,15 +266,19 @@ def _given(args: argparse.Namespace, names) -> dict[str, Any]:
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
-def _data_from_args(args: argparse.Namespace, base: dict[str, Any] | None = None):
+def _data_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The data options given on the command line (those of ``DataOptions``)."""
     import dataclasses
 
-    from seqcnn.runs import DataOptions
+    from seqcnn.inputs import DataOptions
 
-    names = [f.name for f in dataclasses.fields(DataOptions)]
-    options = dict(base or {})
-    options.update(_given(args, names))
-    return DataOptions(**options)
+    return _given(args, [f.name for f in dataclasses.fields(DataOptions)])
+
+
+def _data_from_args(args: argparse.Namespace, base: dict[str, Any] | None = None):
+    from seqcnn.inputs import DataOptions
+
+    return DataOptions(**{**(base or {}), **_data_overrides(args)})
 
 
 def _load_yaml(path: str) -> dict[str, Any]:
@@ -300,7 +304,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     import dataclasses
 
     from seqcnn.exceptions import ConfigError
-    from seqcnn.runs import DataOptions, train_run
+    from seqcnn.inputs import DataOptions
+    from seqcnn.runs import train_run
     from seqcnn.train import TrainConfig
 
     file_opts = _load_yaml(args.config) if args.config else {}
@@ -353,13 +358,10 @@ def _summary(metrics: dict[str, Any]) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from seqcnn.checkpoint import read_json
-    from seqcnn.runs import evaluate_run, run_data_options
+    from seqcnn.runs import evaluate_run
 
     _set_threads(args)
-    config = read_json(Path(args.run) / "config.json")
-    data = _data_from_args(args, run_data_options(config))
-    metrics = evaluate_run(args.run, args.data, args.out, data)
+    metrics = evaluate_run(args.run, args.data, args.out, **_data_overrides(args))
     out = args.out or Path(args.run) / f"evaluate-{Path(args.data).name.split('.')[0]}"
     _say(f"{args.data}: n {metrics['n']}  " + _summary(metrics))
     _say(f"written: {out}/metrics.json and plots")
@@ -367,13 +369,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from seqcnn.checkpoint import read_json
-    from seqcnn.runs import predict_run, run_data_options
+    from seqcnn.runs import predict_run
 
     _set_threads(args)
-    config = read_json(Path(args.run) / "config.json")
-    data = _data_from_args(args, run_data_options(config))
-    frame = predict_run(args.run, args.data, args.out, data, batch_size=args.batch_size)
+    frame = predict_run(
+        args.run, args.data, args.out, batch_size=args.batch_size, **_data_overrides(args)
+    )
     _say(f"scored {len(frame)} records: {args.out}")
     return 0
 

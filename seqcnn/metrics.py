@@ -10,7 +10,12 @@ import warnings
 
 import numpy as np
 
+#: The task names, once for the whole package.
 TASKS = ("binary", "multilabel", "regression", "multiclass")
+#: Tasks scored with one sigmoid per target (AUROC/AUPRC, probabilities in outputs).
+SIGMOID_TASKS = ("binary", "multilabel")
+#: Tasks that labels in a sequence table can define (multiclass comes from images).
+TABLE_TASKS = ("binary", "multilabel", "regression")
 
 # The metric that early stopping watches, and whether larger is better.
 DEFAULT_MONITOR = {
@@ -89,7 +94,7 @@ def compute_metrics(
                 "spearman": float(spearmanr(yt, ys)[0]) if ok else np.nan,
                 "mse": float(np.mean((yt - ys) ** 2)),
             }
-        elif task in ("binary", "multilabel"):
+        elif task in SIGMOID_TASKS:
             if len(np.unique(yt)) < 2:
                 warnings.warn(
                     f"target {names[t]!r} has a single class: AUROC undefined", stacklevel=2

@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,28 +28,11 @@ import torch
 from torch import nn
 
 from seqcnn import checkpoint
+from seqcnn.datasets import TensorData
 from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.metrics import DEFAULT_MONITOR, TASKS, compute_metrics
 from seqcnn.predict import predict
 from seqcnn.utils import atomic_write
-
-
-class TensorData(Protocol):
-    """What the trainer needs of a dataset: input and label tensors of equal length."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-
-
-@dataclass
-class Tensors:
-    """The simplest :class:`TensorData`: two tensors."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return len(self.x)
 
 
 @dataclass
@@ -153,6 +136,7 @@ class Trainer:
 
     Examples
     --------
+    >>> from seqcnn.datasets import Tensors
     >>> from seqcnn.models import create_model
     >>> data = Tensors(torch.randn(64, 4, 30), (torch.rand(64, 1) > 0.5).float())
     >>> trainer = Trainer(create_model("deepbind"), TrainConfig(epochs=2, verbose=False))

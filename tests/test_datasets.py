@@ -11,15 +11,13 @@ import pandas as pd
 import pytest
 import torch
 
-from seqcnn.datasets import (
-    IntervalDataset,
-    SequenceDataset,
+from seqcnn.datasets import IntervalDataset, SequenceDataset, split_by_chrom
+from seqcnn.negatives import (
     flank_negatives,
     gc_matched_negatives,
     interval_examples,
     read_intervals,
     shuffled_negatives,
-    split_by_chrom,
 )
 from seqcnn.exceptions import InputError
 from seqcnn.io import Genome, SequenceTable, overlaps, read_bed, read_table, windows
@@ -238,6 +236,22 @@ def test_interval_dataset_jitter_crops_real_genome_windows(tiny):
             assert found, "a jittered window is not the genome shifted by at most 5 bp"
             shifts[found[0]] += 1
     assert len(shifts) > 5  # shifts really vary
+
+
+def test_interval_dataset_set_epoch_redraws_shifts_reproducibly(tiny):
+    genome, bed = tiny
+    ds = IntervalDataset(bed, genome, 20, labels=[1, 1, 0], jitter=5, seed=3)
+    centred = ds.x.clone()
+    draws = []
+    for epoch in (1, 2, 3):
+        ds.set_epoch(epoch)
+        draws.append(ds.x.clone())
+    assert any(not torch.equal(a, b) for a, b in zip(draws, draws[1:]))  # redrawn each epoch
+    again = IntervalDataset(bed, genome, 20, labels=[1, 1, 0], jitter=5, seed=3)
+    again.set_epoch(2)
+    assert torch.equal(again.x, draws[1])  # (seed, epoch) fixes the draw
+    ds.set_epoch(0)
+    assert torch.equal(ds.x, centred)
     assert ds.y.ravel().tolist() == [1, 1, 0] and len(ds) == 3
 
 
@@ -303,12 +317,11 @@ def test_holdout_split_is_disjoint_and_complete():
         holdout_split(_positives(3), 0.1, np.random.default_rng(0))
 
 
-def test_split_table_by_chrom_names_missing_chromosomes():
-    from seqcnn.datasets import split_table_by_chrom
-
+def test_split_by_chrom_of_a_table_names_missing_chromosomes():
     table = _positives(6)
     table.columns["chrom"] = ["chr1", "chr1", "chr8", "chr9", "chr2", "chr8"]
-    train, valid, test = split_table_by_chrom(table, ["chr8"], ["chr9"])
-    assert len(train) == 3 and len(valid) == 2 and len(test) == 1
-    with pytest.raises(InputError, match="no valid windows.*chr1, chr2, chr8, chr9"):
-        split_table_by_chrom(table, ["chrX"], [])
+    parts = split_by_chrom(table, ["chr8"], ["chr9"])
+    assert [len(parts[k]) for k in ("train", "valid", "test")] == [3, 2, 1]
+    assert parts["valid"].columns["chrom"] == ["chr8", "chr8"]
+    with pytest.raises(InputError, match="the valid split is empty.*chr1, chr2, chr8, chr9"):
+        split_by_chrom(table, ["chrX"], [])

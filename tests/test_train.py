@@ -11,7 +11,8 @@ from seqcnn import checkpoint
 from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.models import create_model
 from seqcnn.predict import predict
-from seqcnn.train import Tensors, TrainConfig, Trainer, resolve_device
+from seqcnn.datasets import Tensors
+from seqcnn.train import TrainConfig, Trainer, resolve_device
 
 MOTIF = "TGACGTCA"  # a palindromic CRE site
 

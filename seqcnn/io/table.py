@@ -44,7 +44,6 @@ FOLD_COLUMNS = ("foldid", "fold", "split")
 LABEL_COLUMNS = ("bound", "label", "labels", "y", "target", "class")
 #: Label values read as missing (NaN).
 MISSING = ("nan", "NaN", "NA", "na", "N/A")
-TASKS = ("binary", "multilabel", "regression")
 
 
 @dataclass

@@ -1,0 +1,268 @@
+"""What ``--train``, ``--valid``, ``--test`` and ``--data`` accept, and how it is read.
+
+- :func:`file_kind`: the format from the file name (tables, FASTA, BED, images);
+- :class:`DataOptions`: how examples are read and completed with negatives, validated once;
+  :meth:`DataOptions.for_run` rebuilds a run's options for new data, with overrides;
+- :func:`read_examples`: one file -> a :class:`~seqcnn.io.SequenceTable` or an
+  :class:`ImageSet`;
+- the task implied by labels, training sets with negatives, and evaluation sets completed with
+  shuffled negatives when they hold only positives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from seqcnn.datasets import ShuffledNegatives, Tensors
+from seqcnn.exceptions import ConfigError, InputError
+from seqcnn.io import SequenceTable, check_both_classes, infer_task, read_table, validate_binary
+from seqcnn.io.fasta import read_labelled_fasta
+from seqcnn.metrics import SIGMOID_TASKS, TABLE_TASKS
+from seqcnn.negatives import NEGATIVE_KINDS, read_intervals
+
+__all__ = [
+    "NEGATIVE_KINDS",
+    "DataOptions",
+    "ImageSet",
+    "file_kind",
+    "read_examples",
+    "as_tensors",
+    "sequence_training_set",
+    "complete_eval_set",
+    "check_targets",
+    "held_back",
+]
+
+TABLE_SUFFIXES = (".tsv", ".csv", ".txt", ".seq")
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas")
+BED_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak")
+IMAGE_SUFFIXES = (".npz",)
+IMAGE_NAMES = ("sklearn-digits",)
+
+
+def file_kind(path: str | Path) -> str:
+    """``"table"``, ``"fasta"``, ``"bed"`` or ``"images"``, from the file name (``.gz`` allowed)."""
+    name = str(path)
+    if name in IMAGE_NAMES:
+        return "images"
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    for kind, known in (
+        ("table", TABLE_SUFFIXES),
+        ("fasta", FASTA_SUFFIXES),
+        ("bed", BED_SUFFIXES),
+        ("images", IMAGE_SUFFIXES),
+    ):
+        if last in known:
+            return kind
+    raise InputError(
+        "cannot tell the format from the file name; expected a table "
+        f"({', '.join(TABLE_SUFFIXES)}), FASTA ({', '.join(FASTA_SUFFIXES)}), BED "
+        f"({', '.join(BED_SUFFIXES)}), optionally .gz, or images (.npz, sklearn-digits)",
+        path=name,
+    )
+
+
+@dataclass
+class DataOptions:
+    """How training, validation and test examples are read and completed with negatives."""
+
+    task: str = "auto"  # auto | binary | multilabel | regression (auto: from the labels)
+    negatives: str = "none"  # none | shuffle | flank | gc, or a FASTA file of negatives
+    negatives_per_positive: int = 1  # drawn negatives per positive
+    fresh_negatives: bool = True  # draw new shuffled negatives every epoch (training set only)
+    valid_fraction: float = 0.1  # held back from training when no validation file is given
+    test_fraction: float = 0.0  # held back from training as the test set when no test file
+    sequence_column: str | None = None  # table column with the sequences (default: auto)
+    label_columns: list[str] | None = None  # table columns with labels (default: auto)
+    labels: str | None = None  # table labelling the records of FASTA inputs by name
+    genome: str | None = None  # reference FASTA for BED inputs
+    length: int = 101  # window length for BED inputs (DeepBind's 101 bp)
+    valid_chroms: list[str] = field(default_factory=lambda: ["chr8"])  # held out (BED inputs)
+    test_chroms: list[str] = field(default_factory=lambda: ["chr9"])  # held out (BED inputs)
+
+    def __post_init__(self) -> None:
+        is_file = Path(self.negatives).suffix.lower() in FASTA_SUFFIXES + (".gz",)
+        if self.negatives not in NEGATIVE_KINDS and not is_file:
+            raise ConfigError(
+                f"negatives {self.negatives!r} is not valid; choose one of: "
+                f"{', '.join(NEGATIVE_KINDS)}, or give a FASTA file of negatives"
+            )
+        if self.task not in ("auto", *TABLE_TASKS):
+            raise ConfigError(
+                f"task {self.task!r} is not valid; choose one of: auto, {', '.join(TABLE_TASKS)}"
+            )
+        if self.negatives_per_positive < 1:
+            raise ConfigError(
+                f"negatives_per_positive must be at least 1, got {self.negatives_per_positive} "
+                "(--negatives-per-positive)"
+            )
+        if self.length < 1:
+            raise ConfigError(f"length must be at least 1 bp, got {self.length} (--length)")
+        for name in ("valid_fraction", "test_fraction"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    @classmethod
+    def for_run(cls, config: dict, **overrides: Any) -> DataOptions:
+        """The options a run was trained with that also apply to new data, with overrides.
+
+        Nothing is held back from data that a trained run evaluates or scores
+        (``valid_fraction`` 0); ``overrides`` (e.g. ``genome=``, ``negatives=``) win.
+
+        Examples
+        --------
+        >>> DataOptions.for_run({"data": {"negatives": "shuffle", "train": "x.tsv"}}).negatives
+        'shuffle'
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        saved = {k: v for k, v in config.get("data", {}).items() if k in known}
+        saved["valid_fraction"] = 0.0
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ConfigError(f"unknown data option(s) {', '.join(unknown)}")
+        saved.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**saved)
+
+
+def read_examples(path: str | Path, options: DataOptions, negatives: str | None = None) -> Any:
+    """Labelled (or unlabelled) examples from one input file.
+
+    Returns a :class:`~seqcnn.io.SequenceTable` for tables, FASTA and BED inputs, and an
+    :class:`ImageSet` for images.
+    """
+    kind = file_kind(path)
+    if kind == "images":
+        from seqcnn.io.images import load_images
+
+        X, y, names = load_images(path)
+        return ImageSet(torch.from_numpy(X), torch.from_numpy(y), names, str(path))
+    if kind == "table":
+        return read_table(path, options.sequence_column, options.label_columns)
+    if kind == "fasta":
+        return read_labelled_fasta(path, negatives, labels_table=options.labels)
+    if options.genome is None:
+        raise ConfigError(f"{path}: a BED input needs the reference genome: add --fasta GENOME.fa")
+    drawn = options.negatives if options.negatives in NEGATIVE_KINDS else "none"
+    # shuffled negatives of windows are drawn per epoch by the training set, not here
+    return read_intervals(
+        path, options.genome, options.length, "none" if drawn == "shuffle" else drawn
+    )
+
+
+@dataclass
+class ImageSet:
+    """Images ``x`` (N, C, H, W) float32 in [0, 1] and class indices ``y`` (N,) int64."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    class_names: list[str]
+    path: str
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def subset(self, index: np.ndarray) -> ImageSet:
+        idx = torch.as_tensor(index)
+        return ImageSet(self.x[idx], self.y[idx], self.class_names, self.path)
+
+
+def as_tensors(data: SequenceTable | ImageSet) -> Tensors:
+    if isinstance(data, ImageSet):
+        return Tensors(data.x, data.y)
+    return Tensors(data.encode(), torch.from_numpy(np.array(data.labels, dtype=np.float32)))
+
+
+def with_shuffled_negatives(table: SequenceTable, per_positive: int, seed: int) -> SequenceTable:
+    """``table`` plus fixed dinucleotide-shuffled negatives of its positives (for evaluation)."""
+    return ShuffledNegatives(table, per_positive, seed=seed, fresh=False).table
+
+
+def held_back(train: str | Path, data: DataOptions, split: str = "valid") -> str | None:
+    """How a validation or test set without a file of its own was made."""
+    if file_kind(train) == "bed":
+        chroms = data.valid_chroms if split == "valid" else data.test_chroms
+        return f"windows on {', '.join(chroms)} held back from train"
+    fraction = data.valid_fraction if split == "valid" else data.test_fraction
+    return f"{fraction:g} of train held back" if fraction else None
+
+
+def sequence_training_set(
+    table: SequenceTable, data: DataOptions, seed: int
+) -> tuple[Any, str, list[str]]:
+    """Training tensors (with negatives when asked) and the task they define."""
+    if table.labels is None:
+        if data.negatives != "shuffle":
+            raise InputError(
+                "the training data has no labels; add a label column, or draw negatives "
+                "from the sequences as positives with --negatives shuffle",
+                path=table.path,
+            )
+        table = dataclasses.replace(
+            table, labels=np.ones((len(table), 1), np.float32), target_names=["bound"]
+        )
+    task = _task(table, data)
+    if data.negatives == "shuffle":
+        if task != "binary":
+            raise ConfigError("--negatives shuffle needs a single binary target")
+        dataset = ShuffledNegatives(
+            table, data.negatives_per_positive, seed=seed, fresh=data.fresh_negatives
+        )
+        check_both_classes(dataset.y.numpy(), path=table.path)
+        return dataset, task, list(table.target_names)
+    if task in SIGMOID_TASKS:
+        check_both_classes(table)
+    return as_tensors(table), task, list(table.target_names)
+
+
+def _task(table: SequenceTable, data: DataOptions) -> str:
+    """The task asked for, or implied by the labels; binary labels are checked to be 0/1.
+
+    With ``task="auto"``, 0/1 labels make a binary (one target) or multilabel task, and other
+    values a regression, except two distinct whole numbers other than 0 and 1 (``1``/``2``,
+    say): those look like a mislabelled binary task and are reported at their first line.
+    """
+    task = data.task
+    if task == "auto":
+        task = infer_task(table.labels)
+        values = np.unique(table.labels[~np.isnan(table.labels)])
+        whole = np.all(values == np.round(values))
+        if task == "regression" and (data.negatives == "shuffle" or (whole and len(values) <= 2)):
+            task = "binary" if table.labels.shape[1] == 1 else "multilabel"
+    if task in SIGMOID_TASKS:
+        validate_binary(table)
+    return task
+
+
+def complete_eval_set(
+    table: SequenceTable, data: DataOptions, task: str, seed: int
+) -> SequenceTable:
+    """Evaluation table, labels checked, with shuffled negatives if it has only positives."""
+    if table.labels is None:
+        if data.negatives != "shuffle":
+            raise InputError("evaluation data has no labels", path=table.path)
+        table = dataclasses.replace(
+            table, labels=np.ones((len(table), 1), np.float32), target_names=["bound"]
+        )
+    if task in SIGMOID_TASKS:
+        validate_binary(table)
+        if data.negatives == "shuffle" and np.nanmin(table.labels) == 1:
+            table = with_shuffled_negatives(table, data.negatives_per_positive, seed)
+    return table
+
+
+def check_targets(table: SequenceTable, targets: list[str], path) -> None:
+    if table.labels is not None and table.labels.shape[1] != len(targets):
+        raise InputError(
+            f"has {table.labels.shape[1]} label columns ({', '.join(table.target_names)}) but "
+            f"the model predicts {len(targets)} targets ({', '.join(targets)})",
+            path=path,
+        )
