@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 
+import numpy as np
 import pytest
 import torch
 
 from seqcnn import checkpoint
-from seqcnn.exceptions import InputError
+from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.models import create_model
 
 
@@ -51,3 +53,204 @@ def test_load_run_errors(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model": {"name": "deepbind"}}))
     with pytest.raises(InputError, match="config.json lacks 'args'"):
         checkpoint.load_run(tmp_path)
+
+
+# ---------------------------------------------------------------------------- hostile files
+class _Payload:
+    """Unpickling this creates ``marker``: proof that something was unpickled."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _valid_file(tmp_path):
+    path = tmp_path / "ok.safetensors"
+    checkpoint.save_weights(create_model("deepbind", n_filters=4), path)
+    return path
+
+
+def _bad_files(tmp_path):
+    """name -> (bytes, a phrase the one-line message must contain)."""
+    import pickle
+    import struct
+
+    marker = tmp_path / "PAYLOAD_RAN"
+    good = _valid_file(tmp_path).read_bytes()
+    rng = np.random.default_rng(0)
+    header = json.dumps({"w": {"dtype": "F32", "shape": [256], "data_offsets": [0, 1024]}})
+    short = json.dumps({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}})
+    return marker, {
+        "pickle.pt": (pickle.dumps(_Payload(marker)), "pickle"),
+        "torch_zip.pt": (b"PK\x03\x04" + bytes(100), "pickle"),
+        "random.safetensors": (rng.bytes(4096), "safetensors"),
+        "empty.safetensors": (b"", "empty file"),
+        "tiny.safetensors": (b"abc", "only 3 bytes"),
+        "truncated.safetensors": (good[: len(good) // 2], "truncated"),
+        "huge_header.safetensors": (struct.pack("<Q", 2**40) + b"{}" + bytes(64), "header claims"),
+        "past_end.safetensors": (
+            struct.pack("<Q", len(header)) + header.encode() + bytes(16),
+            "lies at bytes 0-1024",
+        ),
+        "wrong_size.safetensors": (
+            struct.pack("<Q", len(short)) + short.encode() + bytes(8),
+            "does not fill",
+        ),
+        "not_json.safetensors": (struct.pack("<Q", 4) + b"\xff\xfe{[" + bytes(8), "not JSON"),
+        "json_list.safetensors": (struct.pack("<Q", 2) + b"[]", "not a JSON object"),
+        "bad_dtype.safetensors": (
+            struct.pack("<Q", 60)
+            + json.dumps({"w": {"dtype": "X9", "shape": [1], "data_offsets": [0, 1]}})
+            .ljust(60)
+            .encode()
+            + bytes(1),
+            "malformed header entry",
+        ),
+    }
+
+
+def test_every_broken_weights_file_is_one_line_naming_it_and_nothing_is_unpickled(tmp_path):
+    marker, cases = _bad_files(tmp_path)
+    for name, (content, phrase) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(InputError) as info:
+            checkpoint.load_weights(create_model("deepbind", n_filters=4), path)
+        message = str(info.value)
+        assert message.startswith(str(path)) and phrase in message, (name, message)
+        assert "\n" not in message, name
+    assert not marker.exists()
+
+
+def test_training_state_that_is_broken_is_one_line(tmp_path):
+    model = create_model("deepbind", n_filters=4)
+    optimizer = torch.optim.Adam(model.parameters())
+    (tmp_path / checkpoint.STATE_DIR).mkdir()
+    state = tmp_path / checkpoint.STATE_DIR / checkpoint.STATE
+    _, cases = _bad_files(tmp_path)
+    for name in ("truncated.safetensors", "random.safetensors", "empty.safetensors"):
+        state.write_bytes(cases[name][0])
+        with pytest.raises(InputError, match=f"^{state}: "):
+            checkpoint.load_training_state(
+                tmp_path, model, optimizer, None, torch.Generator().manual_seed(0)
+            )
+
+
+def test_nan_weights_are_refused(tmp_path):
+    model = create_model("deepbind", n_filters=4)
+    with torch.no_grad():
+        next(iter(model.parameters())).view(-1)[:3] = float("nan")
+    checkpoint.save_weights(model, tmp_path / "w.safetensors")
+    with pytest.raises(InputError, match=r"NaN or infinite values \(3 of"):
+        checkpoint.load_weights(create_model("deepbind", n_filters=4), tmp_path / "w.safetensors")
+
+
+def test_missing_and_unexpected_tensors_are_named(tmp_path):
+    state = create_model("deepbind", n_filters=4).state_dict()
+    first = next(iter(state))
+    state["extra.weight"] = torch.zeros(2)
+    del state[first]
+    checkpoint.save_tensors(state, tmp_path / "w.safetensors")
+    with pytest.raises(InputError, match=f"missing {first}; unexpected extra.weight"):
+        checkpoint.load_weights(create_model("deepbind", n_filters=4), tmp_path / "w.safetensors")
+
+
+# ---------------------------------------------------------------------------- versions
+def test_format_version_is_written_and_newer_ones_are_refused(tmp_path):
+    model = create_model("deepbind", n_filters=4)
+    checkpoint.save_weights(model, tmp_path / checkpoint.WEIGHTS)
+    config = {"model": {"name": "deepbind", "args": {"n_filters": 4}}}
+    checkpoint.write_config(config, tmp_path)
+    written = json.loads((tmp_path / checkpoint.CONFIG).read_text())
+    assert written["format_version"] == checkpoint.FORMAT_VERSION
+    assert checkpoint.load_run(tmp_path)[1]["model"] == config["model"]
+    checkpoint.write_json(config, tmp_path / checkpoint.CONFIG)  # before format_version: v1
+    assert checkpoint.load_run(tmp_path)[1] == config
+    checkpoint.write_json({**config, "format_version": 99}, tmp_path / checkpoint.CONFIG)
+    with pytest.raises(InputError, match=f"format 99.*up to {checkpoint.FORMAT_VERSION}"):
+        checkpoint.load_run(tmp_path)
+    checkpoint.write_json({**config, "format_version": "one"}, tmp_path / checkpoint.CONFIG)
+    with pytest.raises(InputError, match="not a positive integer"):
+        checkpoint.load_run(tmp_path)
+
+
+def test_config_that_cannot_build_its_model_is_one_line(tmp_path):
+    checkpoint.write_config({"model": {"name": "deepbind", "args": {"bogus": 1}}}, tmp_path)
+    with pytest.raises(InputError, match="config.json: cannot build the model.*deepbind.*bogus"):
+        checkpoint.load_run(tmp_path)
+
+
+def test_resume_options_must_match_except_run_time_ones(tmp_path):
+    recorded = {
+        "model": {"name": "deepbind", "args": {"n_filters": 4}},
+        "data": {"train": "a.tsv", "valid_fraction": 0.1},
+        "training": {"epochs": 5, "lr": 0.003, "threads": 1, "verbose": True, "device": "auto"},
+    }
+    same = json.loads(json.dumps(recorded))
+    same["training"].update(threads=2, verbose=False, device="cpu")
+    checkpoint.check_resume_options(recorded, same, tmp_path)
+    other = json.loads(json.dumps(recorded))
+    other["training"]["epochs"] = 9
+    other["model"]["args"]["n_filters"] = 8
+    other["data"]["train"] = "b.tsv"
+    with pytest.raises(ConfigError) as info:
+        checkpoint.check_resume_options(recorded, other, tmp_path)
+    message = str(info.value)
+    for part in (
+        "model argument n_filters (4 -> 8)",
+        "train ('a.tsv' -> 'b.tsv')",
+        "epochs (5 -> 9)",
+    ):
+        assert part in message, message
+
+
+# ---------------------------------------------------------------------------- resume state
+def _state_round_trip(tmp_path, model, info):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model(torch.randn(3, 4, 30)).sum().backward()
+    optimizer.step()
+    generator = torch.Generator().manual_seed(5)
+    checkpoint.save_training_state(tmp_path, model, optimizer, None, info, generator)
+    return optimizer, generator
+
+
+def test_training_state_round_trip_keeps_infinite_scores_and_cleans_orphans(tmp_path):
+    model = create_model("deepbind", n_filters=4)
+    orphan = tmp_path / checkpoint.STATE_DIR / ".state.safetensors.abcd1234.tmp.safetensors"
+    orphan.parent.mkdir()
+    orphan.write_bytes(b"half a file")
+    keep = tmp_path / ".hidden_but_mine"
+    keep.write_text("not a temporary file")
+    info = {"epoch": 2, "best_score": -math.inf, "best_epoch": 0, "bad_epochs": 2}
+    optimizer, generator = _state_round_trip(tmp_path, model, info)
+    assert not orphan.exists() and keep.exists()
+    assert sorted(p.name for p in (tmp_path / checkpoint.STATE_DIR).iterdir()) == [checkpoint.STATE]
+    other = create_model("deepbind", n_filters=4)
+    opt2 = torch.optim.Adam(other.parameters(), lr=1e-2)
+    gen2 = torch.Generator()
+    assert checkpoint.load_training_state(tmp_path, other, opt2, None, gen2) == info
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.parameters(), other.parameters(), strict=True)
+    )
+    assert torch.equal(gen2.get_state(), generator.get_state())
+    s1, s2 = optimizer.state_dict()["state"], opt2.state_dict()["state"]
+    assert all(torch.equal(s1[i]["exp_avg"], s2[i]["exp_avg"]) for i in s1)
+
+
+def test_training_state_of_another_model_is_refused(tmp_path):
+    _state_round_trip(tmp_path, create_model("deepbind", n_filters=4), {"epoch": 1})
+    bigger = create_model("deepbind", n_filters=8)
+    with pytest.raises(InputError, match="state.safetensors: weights do not fit.*shape"):
+        checkpoint.load_training_state(
+            tmp_path, bigger, torch.optim.Adam(bigger.parameters()), None, torch.Generator()
+        )
+
+
+def test_prepare_run_dir_for_resume_removes_orphans(tmp_path):
+    (tmp_path / "run").mkdir()
+    orphan = tmp_path / "run" / ".history.csv.x1y2z3w4.tmp.csv"
+    orphan.write_text("epoch\n")
+    checkpoint.prepare_run_dir(tmp_path / "run", resume=True)
+    assert not orphan.exists()
