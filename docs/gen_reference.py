@@ -36,7 +36,7 @@ Environment variables:
 |---|---|
 | `SEQCNN_THREADS` | CPU threads for torch when `--threads` is not given (default: the \
 cores this process may use, at most 4) |
-| `SEQCNN_DATA_DIR` | where `seqcnn.demo_data.find_dataset` looks for the registered \
+| `SEQCNN_DATA_DIR` | where `seqcnn.data_files.find_dataset` looks for the registered \
 public datasets |
 | `SEQCNN_CACHE_DIR` | where genome indexes and decompressed copies go when the FASTA's \
 folder is read-only (default `~/.cache/seqcnn`) |

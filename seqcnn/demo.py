@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from seqcnn.checkpoint import prepare_run_dir
-from seqcnn.demo_data import demo_data_dir
+from seqcnn.data_files import demo_data_dir
 from seqcnn.inputs import DataOptions
 from seqcnn.runs import evaluate_run, predict_run, train_run
 from seqcnn.train import TrainConfig

@@ -14,13 +14,22 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
+# The project's data lies in ../shared/data beside a development checkout: tests (and only
+# tests) use it as the default of $SEQCNN_DATA_DIR, then ask the package where the data is.
+_CHECKOUT_DATA = REPO.parent / "shared" / "data"
+if not os.environ.get("SEQCNN_DATA_DIR") and _CHECKOUT_DATA.is_dir():
+    os.environ["SEQCNN_DATA_DIR"] = str(_CHECKOUT_DATA)
+
+
 def shared_data_dir() -> Path | None:
-    """``$SEQCNN_DATA_DIR`` or ``../shared/data`` beside the project, if it exists."""
-    candidates = [os.environ.get("SEQCNN_DATA_DIR"), REPO.parent / "shared" / "data"]
-    for c in candidates:
-        if c and Path(c).is_dir():
-            return Path(c)
-    return None
+    """The real datasets' folder as :func:`seqcnn.data_files.data_root` finds it, or None."""
+    from seqcnn.data_files import data_root
+    from seqcnn.exceptions import InputError
+
+    try:
+        return data_root()
+    except InputError:
+        return None
 
 
 @pytest.fixture

@@ -1,49 +1,35 @@
-"""The embedded demo dataset, and where the real public datasets are found.
+"""The planted-motif simulator behind the embedded demo dataset and known-answer tests.
 
-The demo dataset (``data/demo/`` in the source tree) is **simulated**: 101 bp sequences drawn
-from a first-order Markov model with human-like base and dinucleotide composition, half of them
-carrying a site sampled from the JASPAR 2024 CTCF matrix MA0139.2. It exists so that
-``seqcnn demo`` runs the whole pipeline in a minute or two on a laptop CPU, with a known answer:
-the planted matrix is shipped beside the data, so learned filters and attributions can be
-checked against the truth. :func:`make_demo_dataset` regenerates it byte for byte::
+Sequences are drawn from a first-order Markov model with human-like base and dinucleotide
+composition; positives carry a site sampled from a JASPAR matrix (CTCF, MA0139.2, for the
+demo), negatives sometimes a weak, degenerate one. The planted sites are written beside the
+data (``sites.tsv.gz``), so learned filters, attributions and motif matches can be checked
+against the truth. :func:`make_demo_dataset` regenerates ``data/demo`` byte for byte::
 
-    python -m seqcnn.demo_data data/demo
-
-The real datasets that seqcnn is tested and benchmarked on are not shipped. ``data/registry.tsv``
-names each file with its size, SHA-256, source, licence and citation; :func:`find_dataset`
-finds a local copy under ``$SEQCNN_DATA_DIR`` and checks it against the registry.
+    python -m seqcnn.simulate data/demo
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import io
 import os
-import sys
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 
-from .exceptions import InputError, UnknownNameError, require
-from .utils import atomic_write
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
+from seqcnn.exceptions import InputError, require
+from seqcnn.utils import atomic_write
 
 __all__ = [
     "DEMO_SEED",
     "DEMO_MOTIF",
     "DEMO_FILES",
+    "BASE_FREQS",
     "background_model",
     "make_demo_dataset",
-    "demo_data_dir",
-    "read_registry",
-    "find_dataset",
-    "DATA_DIR_ENV",
 ]
 
 #: Seed of the shipped demo dataset.
@@ -63,8 +49,6 @@ DEMO_FILES = (
 )
 _SPLITS = ("train", "valid", "test")
 
-#: Environment variable naming the folder that holds the real datasets.
-DATA_DIR_ENV = "SEQCNN_DATA_DIR"
 
 # --- The background model ---------------------------------------------------------------
 # Base composition of the human genome: 41% GC, strand-symmetric.
@@ -243,14 +227,14 @@ on a laptop CPU, and built with a known answer so that each step can be checked.
 
 - {length} bp sequences; background drawn from a first-order Markov model with human-like
   composition ({gc:.0%} GC, CpG depleted to an odds ratio of 0.25, TpA depleted, CpA/TpG
-  enriched; see `seqcnn.demo_data.background_model`).
+  enriched; see `seqcnn.simulate.background_model`).
 - One binary target, `bound`, 50% positives in each split.
 - A positive carries, with probability {P_SITE_IN_POSITIVE}, one site of the JASPAR 2024
   matrix **{DEMO_MOTIF}** ({name}), sampled base by base from the matrix's frequencies,
   at a uniformly random position, on a random strand. The other positives carry no site.
 - A negative carries, with probability {P_WEAK_SITE_IN_NEGATIVE}, a weak site drawn from
   {WEAK_SITE_MIX} x matrix + {1 - WEAK_SITE_MIX} x background frequencies.
-- Generated with seed **{seed}**: `python -m seqcnn.demo_data data/demo --seed {seed}`
+- Generated with seed **{seed}**: `python -m seqcnn.simulate data/demo --seed {seed}`
   reproduces every file here exactly (the matrix comes from the JASPAR sqlite that the
   `pyjaspar` package ships; no network is used).
 
@@ -374,198 +358,12 @@ def make_demo_dataset(
     return {f: files[f] for f in DEMO_FILES}
 
 
-# --- Where the data lives ------------------------------------------------------------------
-def _package_data_roots() -> list[Path]:
-    """``data/`` of a source checkout, then ``<prefix>/share/seqcnn`` of an installation."""
-    return [Path(__file__).resolve().parents[1] / "data", Path(sys.prefix) / "share" / "seqcnn"]
-
-
-def demo_data_dir() -> Path:
-    """The folder that holds the embedded demo dataset.
-
-    Looks for ``data/demo`` in the source checkout this module belongs to, then for
-    ``<sys.prefix>/share/seqcnn/demo`` (where an installation puts it).
-
-    Returns
-    -------
-    pathlib.Path
-        A folder with ``train.tsv.gz``, ``valid.tsv.gz`` and ``test.tsv.gz`` (and the other
-        :data:`DEMO_FILES`).
-
-    Raises
-    ------
-    InputError
-        When neither place has the demo files; the message lists both places and how to
-        regenerate the data.
-
-    Examples
-    --------
-    >>> (demo_data_dir() / "train.tsv.gz").is_file()
-    True
-    """
-    candidates = [root / "demo" for root in _package_data_roots()]
-    for folder in candidates:
-        if all((folder / f"{split}.tsv.gz").is_file() for split in _SPLITS):
-            return folder
-    raise InputError(
-        "the demo dataset is missing; looked in: "
-        + ", ".join(str(c) for c in candidates)
-        + ". Reinstall seqcnn, or regenerate it with: python -m seqcnn.demo_data DIR"
-    )
-
-
-def _registry_path() -> Path:
-    candidates = [root / "registry.tsv" for root in _package_data_roots()]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise InputError(
-        "the dataset registry is missing; looked in: " + ", ".join(map(str, candidates))
-    )
-
-
-_REGISTRY_COLUMNS = ("name", "path", "sha256", "bytes", "source", "license", "citation")
-
-
-def read_registry(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The registry of real public datasets (``data/registry.tsv``).
-
-    Parameters
-    ----------
-    path : str or os.PathLike, optional
-        A registry file; by default the one shipped with seqcnn.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per file: ``name`` (short unique name), ``path`` (relative to the data
-        folder, ``/``-separated), ``sha256``, ``bytes``, ``source``, ``license``, ``citation``.
-
-    Examples
-    --------
-    >>> reg = read_registry()
-    >>> reg.loc[reg["name"] == "images/mnist_test_10k", "path"].item()
-    'images/mnist_test_10k.npz'
-    """
-    import pandas as pd
-
-    path = _registry_path() if path is None else Path(path)
-    try:
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    except FileNotFoundError as err:
-        raise InputError("no such file", path=path) from err
-    missing = [c for c in _REGISTRY_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(
-            f"not a dataset registry: missing columns {missing}; "
-            f"expected {list(_REGISTRY_COLUMNS)}",
-            path=path,
-        )
-    table["bytes"] = table["bytes"].astype("int64")
-    return table
-
-
-def _data_dirs(data_dir: str | os.PathLike | None) -> tuple[list[Path], str]:
-    """Folders to look in, and a phrase that says where they came from."""
-    if data_dir is not None:
-        return [Path(data_dir)], "the data_dir argument"
-    env = os.environ.get(DATA_DIR_ENV)
-    if env:
-        return [Path(env)], f"${DATA_DIR_ENV}"
-    return [Path(__file__).resolve().parents[2] / "shared" / "data"], (
-        f"the default beside the project (${DATA_DIR_ENV} is not set)"
-    )
-
-
-def find_dataset(
-    relpath: str,
-    *,
-    data_dir: str | os.PathLike | None = None,
-    check_sha256: bool = False,
-    registry: pd.DataFrame | None = None,
-) -> Path:
-    """Find the local copy of a registered public dataset file, and check it.
-
-    The file is looked for in ``data_dir`` if given, else in ``$SEQCNN_DATA_DIR`` if set, else
-    in ``shared/data`` beside the project's source checkout. Its size is always compared with
-    the registry's; its SHA-256 too when ``check_sha256`` is true (that reads the whole file).
-
-    Parameters
-    ----------
-    relpath : str
-        The file's ``path`` in the registry (relative to the data folder, such as
-        ``"motifs/JASPAR2024_CORE_vertebrates_nonredundant.meme"``), or its ``name``.
-    data_dir : str or os.PathLike, optional
-        The folder that holds the datasets; overrides ``$SEQCNN_DATA_DIR``.
-    check_sha256 : bool
-        Also verify the checksum.
-    registry : pandas.DataFrame, optional
-        A registry as :func:`read_registry` returns; the shipped one by default.
-
-    Returns
-    -------
-    pathlib.Path
-        The local file.
-
-    Raises
-    ------
-    UnknownNameError
-        When ``relpath`` is not registered (the message lists what is).
-    InputError
-        When the file is absent (the message says where it looked and how to set
-        ``SEQCNN_DATA_DIR``), or its size or checksum differs from the registry's.
-
-    Examples
-    --------
-    >>> path = find_dataset("genome-slice/eqtl_chr1.hg38.std.vcf")  # doctest: +SKIP
-    >>> path.name  # doctest: +SKIP
-    'eqtl_chr1.hg38.std.vcf'
-    """
-    table = read_registry() if registry is None else registry
-    key = str(PurePosixPath(str(relpath).replace(os.sep, "/")))
-    rows = table[(table["path"] == key) | (table["name"] == key)]
-    if len(rows) == 0:
-        raise UnknownNameError("dataset", str(relpath), list(table["name"]))
-    row = rows.iloc[0]
-    folders, origin = _data_dirs(data_dir)
-    for folder in folders:
-        path = folder / PurePosixPath(row["path"])
-        if path.is_file():
-            break
-    else:
-        where = ", ".join(str(f / PurePosixPath(row["path"])) for f in folders)
-        raise InputError(
-            f"dataset {row['path']!r} not found; looked in {where} ({origin}). Set "
-            f"{DATA_DIR_ENV} to the folder that holds the datasets, e.g. "
-            f"export {DATA_DIR_ENV}=/path/to/data (source: {row['source']})"
-        )
-    size = path.stat().st_size
-    if size != int(row["bytes"]):
-        raise InputError(
-            f"size {size} bytes, but the registry says {row['bytes']}: an incomplete copy or "
-            f"another version of {row['path']!r} (source: {row['source']})",
-            path=path,
-        )
-    if check_sha256:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != row["sha256"]:
-            raise InputError(
-                f"SHA-256 {digest.hexdigest()} differs from the registry's {row['sha256']}: "
-                f"a corrupted copy or another version of {row['path']!r}",
-                path=path,
-            )
-    return path
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m seqcnn.demo_data OUT_DIR [--seed N]``."""
+    """Command line: ``python -m seqcnn.simulate OUT_DIR [--seed N]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m seqcnn.demo_data",
+        prog="python -m seqcnn.simulate",
         description="Regenerate the simulated demo dataset (needs pyjaspar; works offline).",
-        epilog="example: python -m seqcnn.demo_data data/demo",
+        epilog="example: python -m seqcnn.simulate data/demo",
     )
     parser.add_argument("out_dir", help="folder to write (created if needed)")
     parser.add_argument("--seed", type=int, default=DEMO_SEED, help=f"default {DEMO_SEED}")

@@ -1,11 +1,9 @@
-"""Tests of seqcnn.demo_data: the shipped demo dataset is what its generator makes, it contains
-the planted motif where it says, and the registry of real datasets matches the local copies."""
+"""Tests of seqcnn.simulate: the shipped demo dataset is what its generator makes, and it contains
+the planted motif where it says."""
 
 from __future__ import annotations
 
 import gzip
-import hashlib
-import os
 import re
 import subprocess
 import sys
@@ -16,19 +14,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from seqcnn import demo_data
-from seqcnn.demo_data import (
+from seqcnn.exceptions import InputError
+from seqcnn.simulate import (
     BASE_FREQS,
     DEMO_FILES,
     DEMO_MOTIF,
     DEMO_SEED,
     background_model,
-    demo_data_dir,
-    find_dataset,
     make_demo_dataset,
-    read_registry,
 )
-from seqcnn.exceptions import InputError, UnknownNameError
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "data" / "demo"
@@ -65,10 +59,10 @@ def read_table(name: str, folder: Path = SHIPPED) -> pd.DataFrame:
 # --- the shipped files ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory) -> Path:
-    """The documented command, run again: ``python -m seqcnn.demo_data DIR``."""
+    """The documented command, run again: ``python -m seqcnn.simulate DIR``."""
     pytest.importorskip("pyjaspar")
     out = tmp_path_factory.mktemp("demo")
-    subprocess.run([sys.executable, "-m", "seqcnn.demo_data", str(out)], check=True, cwd=REPO)
+    subprocess.run([sys.executable, "-m", "seqcnn.simulate", str(out)], check=True, cwd=REPO)
     return out
 
 
@@ -88,7 +82,7 @@ def test_readme_says_simulated_and_names_seed_and_matrix():
     text = (SHIPPED / "README.md").read_text()
     assert "simulated" in text.lower()
     assert DEMO_MOTIF in text and f"--seed {DEMO_SEED}" in text
-    assert "python -m seqcnn.demo_data data/demo" in text
+    assert "python -m seqcnn.simulate data/demo" in text
 
 
 def test_demo_is_small():
@@ -241,136 +235,3 @@ def test_generator_rejects_bad_sizes(tmp_path):
         make_demo_dataset(tmp_path, n_valid=1)
     with pytest.raises(InputError, match="length: expected at least 15"):
         make_demo_dataset(tmp_path, length=10)
-
-
-# --- locating data -------------------------------------------------------------------------
-def test_demo_data_dir_finds_the_checkout_copy():
-    assert demo_data_dir() == SHIPPED
-
-
-def test_demo_data_dir_missing_says_where_it_looked(tmp_path, monkeypatch):
-    roots = [tmp_path / "checkout", tmp_path / "share"]
-    monkeypatch.setattr(demo_data, "_package_data_roots", lambda: roots)
-    with pytest.raises(InputError, match="demo dataset is missing") as err:
-        demo_data_dir()
-    for root in roots:
-        assert str(root / "demo") in str(err.value)
-    assert "python -m seqcnn.demo_data" in str(err.value)
-    (roots[1] / "demo").mkdir(parents=True)
-    for split in ("train", "valid", "test"):
-        (roots[1] / "demo" / f"{split}.tsv.gz").write_bytes(b"")
-    assert demo_data_dir() == roots[1] / "demo"
-
-
-@pytest.fixture
-def fake_data(tmp_path):
-    """A data folder with one file, and a registry that describes it."""
-    folder = tmp_path / "data"
-    (folder / "set").mkdir(parents=True)
-    content = b"ACGT\n" * 10
-    (folder / "set" / "a.fa").write_bytes(content)
-    registry = pd.DataFrame(
-        {
-            "name": ["set/a"],
-            "path": ["set/a.fa"],
-            "sha256": [hashlib.sha256(content).hexdigest()],
-            "bytes": [len(content)],
-            "source": ["a test"],
-            "license": ["CC0"],
-            "citation": ["none"],
-        }
-    )
-    return folder, registry
-
-
-def test_find_dataset_by_path_or_name(fake_data):
-    folder, registry = fake_data
-    expected = folder / "set" / "a.fa"
-    assert find_dataset("set/a.fa", data_dir=folder, registry=registry) == expected
-    assert find_dataset("set/a", data_dir=folder, registry=registry, check_sha256=True) == expected
-    native = os.path.join("set", "a.fa")
-    assert find_dataset(native, data_dir=folder, registry=registry) == expected
-
-
-def test_find_dataset_uses_environment_variable(fake_data, monkeypatch):
-    folder, registry = fake_data
-    monkeypatch.setenv("SEQCNN_DATA_DIR", str(folder))
-    assert find_dataset("set/a", registry=registry) == folder / "set" / "a.fa"
-    monkeypatch.setenv("SEQCNN_DATA_DIR", str(folder.parent / "elsewhere"))
-    with pytest.raises(InputError, match=r"\$SEQCNN_DATA_DIR") as err:
-        find_dataset("set/a", registry=registry)
-    assert str(folder.parent / "elsewhere" / "set" / "a.fa") in str(err.value)
-
-
-def test_find_dataset_missing_file_explains_how_to_fix(fake_data, tmp_path):
-    _, registry = fake_data
-    with pytest.raises(InputError) as err:
-        find_dataset("set/a", data_dir=tmp_path / "empty", registry=registry)
-    message = str(err.value)
-    assert "not found" in message and str(tmp_path / "empty" / "set" / "a.fa") in message
-    assert "export SEQCNN_DATA_DIR=" in message and "a test" in message
-
-
-def test_find_dataset_default_location_is_beside_the_checkout(fake_data, monkeypatch):
-    _, registry = fake_data
-    monkeypatch.delenv("SEQCNN_DATA_DIR", raising=False)
-    with pytest.raises(InputError, match="is not set") as err:
-        find_dataset("set/a", registry=registry)
-    assert str(REPO.parent / "shared" / "data" / "set" / "a.fa") in str(err.value)
-
-
-def test_find_dataset_checks_size_and_checksum(fake_data):
-    folder, registry = fake_data
-    path = folder / "set" / "a.fa"
-    path.write_bytes(b"ACGT\n" * 9)
-    with pytest.raises(InputError, match="size 45 bytes, but the registry says 50"):
-        find_dataset("set/a", data_dir=folder, registry=registry)
-    path.write_bytes(b"ACGA\n" * 10)  # same size, other content
-    assert find_dataset("set/a", data_dir=folder, registry=registry) == path
-    with pytest.raises(InputError, match="SHA-256"):
-        find_dataset("set/a", data_dir=folder, registry=registry, check_sha256=True)
-
-
-def test_find_dataset_unknown_name_lists_registered(fake_data):
-    folder, registry = fake_data
-    with pytest.raises(UnknownNameError, match="unknown dataset 'set/b'; choose one of: set/a"):
-        find_dataset("set/b", data_dir=folder, registry=registry)
-    with pytest.raises(KeyError):  # UnknownNameError is a KeyError too
-        find_dataset("set/b", data_dir=folder, registry=registry)
-
-
-# --- the registry --------------------------------------------------------------------------
-def test_registry_is_well_formed():
-    reg = read_registry()
-    assert list(reg.columns) == ["name", "path", "sha256", "bytes", "source", "license", "citation"]
-    assert reg["name"].is_unique and reg["path"].is_unique
-    assert reg["sha256"].str.fullmatch("[0-9a-f]{64}").all()
-    assert (reg["bytes"] > 0).all()
-    for column in ("source", "license", "citation"):
-        assert (reg[column].str.len() > 0).all(), column
-    groups = reg["path"].str.split("/").str[0].value_counts()
-    assert groups["encode-chipseq"] == 20
-    assert {"satmut-mpra", "motifs", "genome-slice", "gwas-variants", "images"} <= set(groups.index)
-
-
-def test_read_registry_rejects_other_tables(tmp_path):
-    bad = tmp_path / "reg.tsv"
-    bad.write_text("name\tpath\nx\ty\n")
-    with pytest.raises(InputError, match="missing columns"):
-        read_registry(bad)
-    with pytest.raises(InputError, match="no such file"):
-        read_registry(tmp_path / "none.tsv")
-
-
-def test_registry_matches_the_local_copies(data_dir):
-    """Every registered file is present with its size and checksum, and nothing is left out
-    (indexes that tools such as pyfaidx write beside a FASTA, .fai and .gzi, are not data)."""
-    reg = read_registry()
-    for path in reg["path"]:
-        assert find_dataset(path, data_dir=data_dir, check_sha256=True).is_file()
-    local = {
-        p.relative_to(data_dir).as_posix()
-        for p in data_dir.rglob("*")
-        if p.is_file() and p.name != "README.md" and p.suffix not in (".fai", ".gzi")
-    }
-    assert local == set(reg["path"])
