@@ -1,27 +1,60 @@
-"""Reference genomes: a dict-like view of a FASTA file through :mod:`pyfaidx`.
+"""Reference genomes: each contig read once into a ``uint8`` array, windows as index gathers.
 
 Coordinates are **0-based, half-open**, as in BED: :meth:`Genome.fetch` takes ``start`` (the
-first base) and ``end`` (one past the last). Plain, bgzip-compressed and plain-gzipped FASTA
-files are read; index files go beside the FASTA, or into a cache when its folder is read-only.
+first base) and ``end`` (one past the last).
+
+How the bases are held
+----------------------
+- A **plain** FASTA is read through its ``.fai`` index (built when missing, beside the FASTA
+  or, when that folder is read-only, in the cache): each contig is read once, on first use,
+  into a ``uint8`` array of its bytes (as stored: soft-masked bases stay lower case). Genomes
+  larger than ``memory_limit`` are instead packed once into a cache file (the contigs' bytes
+  without line breaks) that is memory-mapped, so the operating system keeps only the pages in
+  use.
+- A **compressed** FASTA (bgzip or plain gzip) is decompressed once, in one streaming pass,
+  into the same packed cache file, memory-mapped by every later process.
+- Windows are gathers from these arrays (:meth:`Genome.window_codes`): no FASTA call and no
+  Python code per window.
+
+Verification
+------------
+- An index older than its FASTA is rebuilt, with a warning.
+- An index that does not match its FASTA (contig lengths or offsets that point at line breaks,
+  headers or past the end of the file) is detected when the contig is read; it is rebuilt
+  with a warning when it can be, and otherwise an :class:`~seqcnn.exceptions.InputError`
+  says which file to delete or how to rebuild it. No window is ever shorter than asked for.
+- A truncated or corrupt gzip/BGZF file is an :class:`~seqcnn.exceptions.InputError` naming
+  the file.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
-import shutil
 import tempfile
+import warnings
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from seqcnn.exceptions import InputError
-from seqcnn.sequence import reverse_complement
 
-__all__ = ["Genome", "gzip_kind"]
+__all__ = ["Genome", "GenomeWarning", "gzip_kind", "BGZF_EOF"]
+
+#: The empty block that ends every complete BGZF file (SAM/BAM specification, 4.1.2).
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+_DEFAULT_MEMORY_LIMIT = 1 << 30  # bases; larger genomes are memory-mapped from a cache file
+_CACHE_FORMAT = 1
+
+
+class GenomeWarning(UserWarning):
+    """Something about a genome's files was fixed on the fly (a stale or wrong index)."""
 
 
 def _default_cache_dir() -> Path:
@@ -51,27 +84,297 @@ def _writable(directory: Path) -> bool:
     return marked_writable and os.access(directory, os.W_OK | os.X_OK)
 
 
+# ---------------------------------------------------------------------------- the .fai index
+@dataclass(frozen=True)
+class _Entry:
+    """One line of a ``.fai``: where a contig's bases lie in the (uncompressed) file."""
+
+    name: str
+    length: int
+    offset: int  # byte offset of the first base
+    linebases: int  # bases per full line
+    linewidth: int  # bytes per full line, line break included
+
+
+class _Mismatch(Exception):
+    """The index does not describe the file (internal; becomes a rebuild or an InputError)."""
+
+
+def _parse_fai(path: Path) -> list[_Entry]:
+    entries, seen = [], set()
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            parts = line.rstrip("\r\n").split("\t")
+            try:
+                length, offset, lb, lw = (int(v) for v in parts[1:5])
+            except ValueError:
+                raise _Mismatch(f"line {number} is not 'name length offset bases width'") from None
+            if len(parts) < 5 or min(length, offset, lb, lw) < 0 or lw < lb:
+                raise _Mismatch(f"line {number} is not a valid index line")
+            if (length > 0 and lb == 0) or parts[0] in seen:
+                raise _Mismatch(f"line {number} is not a valid index line")
+            seen.add(parts[0])
+            entries.append(_Entry(parts[0], length, offset, lb, lw))
+    if not entries:
+        raise _Mismatch("the index is empty")
+    return entries
+
+
+def _scan_fasta(path: Path) -> list[_Entry]:
+    """Index a plain FASTA in one pass, as ``samtools faidx`` does (and as strictly).
+
+    Every line of a record but the last must have the same length; blank lines may only end
+    a record. Raises :class:`InputError` naming the line otherwise.
+    """
+    entries: list[_Entry] = []
+    seen: set[str] = set()
+    name = None
+    offset = 0
+    seq_offset = length = lb = lw = 0
+    closed = False  # a short (or blank) line was seen: the record's last line
+    blank_at = 0
+
+    def finish() -> None:
+        if name is not None:
+            entries.append(_Entry(name, length, seq_offset, lb, lw))
+
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            n = len(line)
+            if line[:1] == b">":
+                finish()
+                words = line[1:].split()
+                if not words:
+                    raise InputError("a FASTA header without a name", path=path, line=number)
+                name = words[0].decode("utf-8", errors="replace")
+                if name in seen:
+                    raise InputError(
+                        f"contig {name!r} appears twice; contig names must be unique",
+                        path=path,
+                        line=number,
+                    )
+                seen.add(name)
+                seq_offset, length, lb, lw, closed, blank_at = offset + n, 0, 0, 0, False, 0
+            else:
+                bases = line.rstrip(b"\r\n")
+                b = len(bases)
+                if name is None:
+                    if bases.strip():
+                        raise InputError(
+                            "sequence before the first '>' header; is this a FASTA file?",
+                            path=path,
+                            line=number,
+                        )
+                elif b == 0:
+                    blank_at = blank_at or number
+                else:
+                    if blank_at or (closed and b > 0):
+                        raise InputError(
+                            f"record {name!r} has lines of different lengths (or a blank line "
+                            f"inside it, line {blank_at or number}); an indexed FASTA needs "
+                            "equal-length lines; rewrap it, e.g. `seqkit seq -w 60`",
+                            path=path,
+                            line=number,
+                        )
+                    if lb == 0:
+                        lb, lw = b, n
+                    elif b > lb or (b == lb and n != lw and n != b):
+                        raise InputError(
+                            f"record {name!r} has lines of different lengths ({lb} and {b} "
+                            "bases); an indexed FASTA needs equal-length lines; rewrap it, "
+                            "e.g. `seqkit seq -w 60`",
+                            path=path,
+                            line=number,
+                        )
+                    elif b < lb or n != lw:
+                        closed = True  # a shorter line, or the last one without a newline
+                    length += b
+            offset += n
+    finish()
+    if not entries:
+        raise InputError("no FASTA records (no '>' header line)", path=path)
+    return entries
+
+
+def _write_fai(entries: list[_Entry], path: Path) -> None:
+    text = "".join(
+        f"{e.name}\t{e.length}\t{e.offset}\t{e.linebases}\t{e.linewidth}\n" for e in entries
+    )
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_NOT_BASES = np.zeros(256, dtype=bool)
+_NOT_BASES[[ord(">"), ord("\n"), ord("\r")]] = True
+
+
+def _read_contig(mm: np.ndarray, e: _Entry) -> np.ndarray:
+    """The bases of one contig of a plain FASTA (``mm``: the file's bytes), verified.
+
+    Raises :class:`_Mismatch` when the index does not match the file.
+    """
+    if e.length == 0:
+        return np.zeros(0, dtype=np.uint8)
+    size = mm.shape[0]
+    nfull, rest = divmod(e.length, e.linebases)
+    end = e.offset + nfull * e.linewidth + rest  # one past the last base (rest > 0)
+    if rest == 0:
+        end -= e.linewidth - e.linebases
+    if end > size:
+        raise _Mismatch(
+            f"contig {e.name!r} ({e.length} bp from byte {e.offset}) runs past the end "
+            f"of the file ({size} bytes)"
+        )
+    if e.offset > 0 and mm[e.offset - 1] != 10:
+        raise _Mismatch(f"contig {e.name!r} does not start after a header line")
+    block = mm[e.offset : e.offset + nfull * e.linewidth].reshape(nfull, e.linewidth)
+    breaks = block[:, e.linebases :]
+    if rest == 0 and nfull:
+        # the last full line may end the file without a line break
+        whole = breaks[:-1]
+        last = mm[end : min(end + e.linewidth - e.linebases, size)]
+    else:
+        whole, last = breaks, mm[end : end + 1]
+    eol = np.frombuffer(b"\r\n"[2 - (e.linewidth - e.linebases) :], dtype=np.uint8)
+    if eol.size != breaks.shape[1] or (whole.size and not (whole == eol).all()):
+        raise _Mismatch(f"contig {e.name!r}: its line breaks are not where the index says")
+    if last.size and last[0] not in (10, 13):
+        raise _Mismatch(f"contig {e.name!r} is longer in the file than its index says")
+    tail = mm[e.offset + nfull * e.linewidth : end]
+    bases = np.concatenate([block[:, : e.linebases].ravel(), tail])
+    for i in range(0, bases.shape[0], 1 << 24):  # in chunks: no contig-sized temporaries
+        if _NOT_BASES[bases[i : i + (1 << 24)]].any():
+            raise _Mismatch(f"contig {e.name!r}: line breaks or headers where the index says bases")
+    return bases
+
+
+# ---------------------------------------------------------------------------- compressed files
+def _check_bgzf_eof(path: Path) -> None:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - len(BGZF_EOF)))
+        tail = fh.read()
+    if tail != BGZF_EOF:
+        raise InputError(
+            "the bgzip-compressed genome is truncated (its end-of-file block is missing); "
+            "download it again, or recompress the FASTA with `bgzip`",
+            path=path,
+        )
+
+
+def _pack_stream(src: Path, out, name_of_file: Path) -> list[_Entry]:
+    """Decompress a gzip/BGZF FASTA into ``out`` (a binary file): the contigs' bases, one
+    after the other, no line breaks. Returns the entries (``linebases = linewidth = 0``)."""
+    entries: list[_Entry] = []
+    seen: set[str] = set()
+    name, start, written = None, 0, 0
+    buf: list[bytes] = []
+    buffered = 0
+    number = 0
+    try:
+        with gzip.open(src, "rb") as fh:
+            for number, line in enumerate(fh, start=1):  # noqa: B007 (used after the loop)
+                if line[:1] == b">":
+                    if name is not None:
+                        entries.append(_Entry(name, written - start, start, 0, 0))
+                    words = line[1:].split()
+                    if not words:
+                        raise InputError("a FASTA header without a name", path=src, line=number)
+                    name = words[0].decode("utf-8", errors="replace")
+                    if name in seen:
+                        raise InputError(
+                            f"contig {name!r} appears twice; contig names must be unique",
+                            path=src,
+                            line=number,
+                        )
+                    seen.add(name)
+                    start = written
+                    continue
+                bases = line.rstrip(b"\r\n")
+                if name is None:
+                    if bases.strip():
+                        raise InputError(
+                            "sequence before the first '>' header; is this a FASTA file?",
+                            path=src,
+                            line=number,
+                        )
+                    continue
+                buf.append(bases)
+                buffered += len(bases)
+                written += len(bases)
+                if buffered >= 1 << 22:
+                    out.write(b"".join(buf))
+                    buf, buffered = [], 0
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise InputError(
+            f"the compressed genome is truncated or corrupt ({err}) after line {number}; "
+            "check it with `gzip -t`, download it again, or recompress it with `bgzip`",
+            path=name_of_file,
+        ) from err
+    if name is None:
+        raise InputError("no FASTA records (no '>' header line)", path=src)
+    entries.append(_Entry(name, written - start, start, 0, 0))
+    out.write(b"".join(buf))
+    return entries
+
+
+class Contig:
+    """One contig of a :class:`Genome`: ``len()`` and 0-based slicing to a string."""
+
+    def __init__(self, genome: Genome, name: str) -> None:
+        self.genome, self.name = genome, name
+
+    def __len__(self) -> int:
+        return self.genome.chrom_sizes[self.name]
+
+    def __getitem__(self, key: slice) -> str:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("a contig is sliced with [start:end]")
+        start, stop, _ = key.indices(len(self))
+        return self.genome.fetch(self.name, start, max(start, stop))
+
+    def __repr__(self) -> str:
+        return f"Contig({self.name!r}, {len(self)} bp)"
+
+
+_COMPLEMENT_BYTES = bytes.maketrans(
+    b"ACGTRYSWKMBDHVNacgtryswkmbdhvn", b"TGCAYRSWMKVHDBNtgcayrswmkvhdbn"
+)
+_COMPLEMENT_LUT = np.frombuffer(_COMPLEMENT_BYTES, dtype=np.uint8)
+_UPPER_LUT = np.frombuffer(bytes(range(256)).upper(), dtype=np.uint8)
+
+
 class Genome:
-    """A reference genome: a dict-like view of a FASTA file through :mod:`pyfaidx`.
+    """A reference genome: its contigs as ``uint8`` arrays, read once, windows as gathers.
 
     Parameters
     ----------
     path : str or os.PathLike
         FASTA, plain, bgzip-compressed or plain-gzipped.
     cache_dir : str or os.PathLike, optional
-        Where to put what cannot go beside the FASTA: the ``.fai``/``.gzi`` index when the
-        FASTA's folder is read-only, and the decompressed copy of a plain-gzipped FASTA
-        (pyfaidx reads only plain and bgzip files). Default: ``$SEQCNN_CACHE_DIR``, else
-        ``~/.cache/seqcnn``. Cached files are named after the FASTA's path, size and time of
-        modification, so an edited FASTA gets a fresh copy.
+        Where to put what cannot go beside the FASTA: the ``.fai`` index when the FASTA's
+        folder is read-only, and the packed bases of compressed or large genomes. Default:
+        ``$SEQCNN_CACHE_DIR``, else ``~/.cache/seqcnn``. Cached files are named after the
+        FASTA's path, size and time of modification, so an edited FASTA gets fresh ones.
     upper : bool
-        Return upper-case sequences. By default sequences come back as stored (soft-masked
-        repeats in lower case); :func:`seqcnn.sequence.one_hot_encode` treats both alike.
+        Return upper-case sequences from :meth:`fetch`. By default sequences come back as
+        stored (soft-masked repeats in lower case); encoding treats both alike.
+    memory_limit : int, optional
+        Plain genomes with more bases than this are packed into a memory-mapped cache file
+        instead of being read into memory (default ``$SEQCNN_GENOME_MEMORY`` or 2**30).
 
     Notes
     -----
     Coordinates are 0-based half-open, as in BED: ``genome.fetch("chr1", 0, 10)`` is the
-    first ten bases; ``genome["chr1"][0:10]`` (a pyfaidx record) is the same.
+    first ten bases; ``genome["chr1"][0:10]`` is the same.
 
     Examples
     --------
@@ -81,6 +384,8 @@ class Genome:
     >>> g = Genome(p)
     >>> g.fetch("chrA", 8, 12), g.chrom_sizes, "chrB" in g
     ('ACGG', {'chrA': 12, 'chrB': 4}, True)
+    >>> g.window_codes(["chrA", "chrB"], [0, 1], 3).tobytes()
+    b'ACGTTT'
     """
 
     def __init__(
@@ -88,9 +393,8 @@ class Genome:
         path: str | os.PathLike,
         cache_dir: str | os.PathLike | None = None,
         upper: bool = False,
+        memory_limit: int | None = None,
     ) -> None:
-        import pyfaidx
-
         self.path = Path(path)
         if not self.path.exists():
             raise InputError("genome FASTA not found", path=self.path)
@@ -98,34 +402,24 @@ class Genome:
             raise InputError("expected a genome FASTA file, found a directory", path=self.path)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
         self.upper = upper
-        kind = gzip_kind(self.path)
-        fasta_path = self.path
-        if kind == "gzip":
-            fasta_path = self._decompressed()
-        index_dir = fasta_path.parent
-        fai = Path(str(fasta_path) + ".fai")
-        gzi = Path(str(fasta_path) + ".gzi")
-        have_index = fai.exists() and (kind != "bgzf" or gzi.exists())
-        if not have_index and not _writable(index_dir):
-            index_dir = self._cache_subdir()
-            fai = index_dir / (fasta_path.name + ".fai")
-            gzi = index_dir / (fasta_path.name + ".gzi")
+        if memory_limit is None:
+            memory_limit = int(os.environ.get("SEQCNN_GENOME_MEMORY", _DEFAULT_MEMORY_LIMIT))
+        self.memory_limit = int(memory_limit)
+        self._arrays: dict[str, np.ndarray] = {}
+        self._mm: np.ndarray | None = None
+        self.kind = gzip_kind(self.path)
         try:
-            self._fasta = pyfaidx.Fasta(
-                str(fasta_path),
-                indexname=str(fai),
-                gzi_indexname=str(gzi) if kind == "bgzf" else None,
-                as_raw=True,
-                sequence_always_upper=upper,
-                rebuild=_writable(index_dir),
-            )
-        except pyfaidx.FastaIndexingError as err:
-            raise InputError(f"cannot index the genome FASTA: {err}", path=self.path) from err
-        except (OSError, ValueError, RuntimeError) as err:
+            if self.kind is None:
+                self._open_plain()
+            else:
+                if self.kind == "bgzf":
+                    _check_bgzf_eof(self.path)
+                self._open_packed()
+        except PermissionError as err:
             raise InputError(f"cannot read the genome FASTA: {err}", path=self.path) from err
-        self.fasta_path = fasta_path
-        self.chrom_sizes: dict[str, int] = {k: len(v) for k, v in self._fasta.records.items()}
+        self.chrom_sizes: dict[str, int] = {e.name: e.length for e in self._entries.values()}
 
+    # ------------------------------------------------------------------ opening
     def _cache_subdir(self) -> Path:
         st = self.path.stat()
         key = f"{self.path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()
@@ -133,21 +427,176 @@ class Genome:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def _decompressed(self) -> Path:
-        """A plain copy of a plain-gzipped FASTA in the cache (made once, atomically)."""
-        d = self._cache_subdir()
-        name = self.path.name[:-3] if self.path.name.endswith(".gz") else self.path.name + ".fa"
-        target = d / name
-        if not target.exists():
+    def _open_plain(self) -> None:
+        self.fasta_path = self.path
+        beside = Path(str(self.path) + ".fai")
+        self.index_path = beside
+        if not beside.exists() and not _writable(self.path.parent):
+            self.index_path = self._cache_subdir() / (self.path.name + ".fai")
+        entries = None
+        if self.index_path == beside and beside.exists() and not _writable(self.path.parent):
+            # a bad index beside a read-only FASTA is rebuilt into the cache: use that one
+            cached = self._cache_subdir() / (self.path.name + ".fai")
+            if (
+                cached.exists()
+                and self._usable(cached)
+                and cached.stat().st_mtime_ns >= beside.stat().st_mtime_ns
+            ):
+                self.index_path = cached
+        if self.index_path.exists():
+            if self.index_path.stat().st_mtime_ns < self.path.stat().st_mtime_ns:
+                self._note(f"the index {self.index_path} is older than the FASTA")
+            else:
+                try:
+                    entries = _parse_fai(self.index_path)
+                    self._check_extent(entries)
+                except _Mismatch as err:
+                    self._note(f"the index {self.index_path} does not match the FASTA ({err})")
+        self._index_checked = entries is None
+        if entries is None:
+            entries = self._rebuild_index()
+        self._entries = {e.name: e for e in entries}
+        self._fasta_bytes = np.memmap(self.path, dtype=np.uint8, mode="r")
+        total = sum(e.length for e in entries)
+        if total > self.memory_limit:
+            self._open_packed(from_plain=True)
+
+    def _usable(self, index: Path) -> bool:
+        try:
+            fresh = index.stat().st_mtime_ns >= self.path.stat().st_mtime_ns
+            self._check_extent(_parse_fai(index))
+        except (_Mismatch, OSError):
+            return False
+        return fresh
+
+    def _check_extent(self, entries: list[_Entry]) -> None:
+        size = self.path.stat().st_size
+        for e in entries:
+            if e.offset > size:
+                raise _Mismatch(f"contig {e.name!r} starts past the end of the file")
+
+    def _note(self, what: str) -> None:
+        warnings.warn(f"{what}; rebuilding it", GenomeWarning, stacklevel=4)
+
+    def _rebuild_index(self) -> list[_Entry]:
+        """Index the FASTA afresh and write the ``.fai`` where it can go."""
+        entries = _scan_fasta(self.path)
+        target = self.index_path
+        if not _writable(target.parent):
+            target = self._cache_subdir() / (self.path.name + ".fai")
+        try:
+            _write_fai(entries, target)
+            self.index_path = target
+        except OSError:
+            pass  # an index in memory only: correct, just not kept for the next run
+        self._index_checked = True
+        return entries
+
+    def _open_packed(self, from_plain: bool = False) -> None:
+        """Memory-map the packed bases (building them once): compressed or large genomes."""
+        try:
+            d = self._cache_subdir()
+        except OSError as err:
+            raise InputError(
+                f"cannot create the genome cache in {self.cache_dir} ({err}); a compressed or "
+                "large genome is unpacked there once: set SEQCNN_CACHE_DIR to a writable folder",
+                path=self.path,
+            ) from err
+        data, meta = d / "bases.u8", d / "bases.json"
+        if not (data.exists() and meta.exists()):
             fd, tmp = tempfile.mkstemp(dir=d, suffix=".part")
             try:
-                with os.fdopen(fd, "wb") as out, gzip.open(self.path, "rb") as src:
-                    shutil.copyfileobj(src, out, length=1 << 22)
-                os.replace(tmp, target)
-            except (OSError, EOFError) as err:
+                with os.fdopen(fd, "wb") as out:
+                    if from_plain:
+                        entries, start = [], 0
+                        for e in self._entries.values():
+                            bases = self._plain_contig(e.name)
+                            out.write(bases.tobytes())
+                            entries.append(_Entry(e.name, e.length, start, 0, 0))
+                            start += e.length
+                            self._arrays.pop(e.name, None)
+                    else:
+                        entries = _pack_stream(self.path, out, self.path)
+                os.replace(tmp, data)
+            except BaseException:
                 Path(tmp).unlink(missing_ok=True)
-                raise InputError(f"cannot decompress the genome: {err}", path=self.path) from err
-        return target
+                raise
+            info = {
+                "format": _CACHE_FORMAT,
+                "source": str(self.path.resolve()),
+                "contigs": [[e.name, e.length, e.offset] for e in entries],
+            }
+            fd, tmp = tempfile.mkstemp(dir=d, suffix=".part")
+            with os.fdopen(fd, "w") as fh:
+                json.dump(info, fh)
+            os.replace(tmp, meta)
+        try:
+            info = json.loads(meta.read_text())
+            entries = [_Entry(n, int(length), int(o), 0, 0) for n, length, o in info["contigs"]]
+            size = data.stat().st_size
+            if info.get("format") != _CACHE_FORMAT or sum(e.length for e in entries) != size:
+                raise ValueError("inconsistent")
+        except (ValueError, KeyError, TypeError) as err:
+            data.unlink(missing_ok=True)
+            meta.unlink(missing_ok=True)
+            raise InputError(
+                f"the genome cache {d} was inconsistent and has been removed; run again",
+                path=self.path,
+            ) from err
+        self._entries = {e.name: e for e in entries}
+        self._mm = (
+            np.memmap(data, dtype=np.uint8, mode="r") if size else np.zeros(0, dtype=np.uint8)
+        )
+        self.fasta_path = data
+
+    # ------------------------------------------------------------------ contigs
+    def _plain_contig(self, chrom: str) -> np.ndarray:
+        e = self._entries[chrom]
+        try:
+            return _read_contig(self._fasta_bytes, e)
+        except _Mismatch as err:
+            if self._index_checked:
+                raise InputError(
+                    f"the FASTA does not match the index built from it ({err})", path=self.path
+                ) from None
+            where = self.index_path
+            self._note(f"the index {where} does not match the FASTA ({err})")
+            self._entries = {x.name: x for x in self._rebuild_index()}
+            self.chrom_sizes = {x.name: x.length for x in self._entries.values()}
+            if chrom not in self._entries:
+                raise InputError(
+                    f"contig {chrom!r} is not in the FASTA (its old index {where} listed it)",
+                    path=self.path,
+                ) from None
+            self._arrays.clear()
+            return _read_contig(self._fasta_bytes, self._entries[chrom])
+
+    def codes(self, chrom: str) -> np.ndarray:
+        """The bytes of a whole contig, as stored (``uint8`` ASCII, no line breaks).
+
+        Read once and kept (a memory-mapped view for packed genomes).
+
+        Returns
+        -------
+        numpy.ndarray (length,) uint8
+        """
+        self._check_chrom(chrom)
+        arr = self._arrays.get(chrom)
+        if arr is None:
+            if self._mm is not None:
+                e = self._entries[chrom]
+                arr = self._mm[e.offset : e.offset + e.length]
+            else:
+                arr = self._plain_contig(chrom)
+            size = self.chrom_sizes.get(chrom)
+            if arr.shape[0] != size:  # never a short contig, whatever the index said
+                raise InputError(
+                    f"contig {chrom!r} has {arr.shape[0]} bases but the index says {size}; "
+                    f"delete {getattr(self, 'index_path', self.fasta_path)} to rebuild it",
+                    path=self.path,
+                )
+            self._arrays[chrom] = arr
+        return arr
 
     # dict-like access
     def __contains__(self, chrom: object) -> bool:
@@ -163,17 +612,19 @@ class Genome:
         """Contig names, in file order."""
         return self.chrom_sizes.keys()
 
-    def __getitem__(self, chrom: str):
-        """The pyfaidx record of ``chrom`` (0-based slicing); :class:`InputError` if absent."""
+    def __getitem__(self, chrom: str) -> Contig:
+        """The contig ``chrom`` (0-based slicing to str); :class:`InputError` if absent."""
         self._check_chrom(chrom)
-        return self._fasta[chrom]
+        return Contig(self, chrom)
 
     def __repr__(self) -> str:
         return f"Genome({str(self.path)!r}, {len(self)} contigs)"
 
     def close(self) -> None:
-        """Close the FASTA file."""
-        self._fasta.close()
+        """Drop the contig arrays and memory maps."""
+        self._arrays.clear()
+        self._mm = None
+        self._fasta_bytes = None
 
     def __enter__(self) -> Genome:
         return self
@@ -191,6 +642,11 @@ class Genome:
                 line=line,
                 record=record,
             )
+
+    def _text(self, arr: np.ndarray) -> str:
+        if self.upper:
+            arr = _UPPER_LUT[arr]
+        return arr.tobytes().decode("latin-1")
 
     def fetch(self, chrom: str, start: int, end: int) -> str:
         """The sequence of ``chrom`` from ``start`` to ``end`` (0-based half-open).
@@ -215,7 +671,36 @@ class Genome:
                 f"window {chrom}:{start}-{end} is outside contig {chrom!r} "
                 f"(0-{size}, 0-based half-open) of the genome {self.path.name}"
             )
-        return self._fasta[chrom][start:end]
+        return self._text(self.codes(chrom)[start:end])
+
+    def status(self, chrom, start, end) -> np.ndarray:
+        """Why each interval cannot be fetched: ``ok``, ``unknown_contig`` or ``out_of_bounds``.
+
+        Parameters
+        ----------
+        chrom, start, end : array-like (N,)
+            Intervals, 0-based half-open.
+
+        Returns
+        -------
+        numpy.ndarray (N,) of str
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "g.fa"
+        >>> _ = p.write_text(">c\\nACGTAC\\n")
+        >>> Genome(p).status(["c", "c", "d"], [0, 2, 0], [6, 7, 1]).tolist()
+        ['ok', 'out_of_bounds', 'unknown_contig']
+        """
+        chrom = pd.Series(np.asarray(chrom, dtype=object))
+        start = np.asarray(start, dtype=np.int64)
+        end = np.asarray(end, dtype=np.int64)
+        size = chrom.map(self.chrom_sizes).to_numpy(dtype=np.float64)
+        out = np.full(len(chrom), "ok", dtype=object)
+        out[(start < 0) | (end > size) | (end < start)] = "out_of_bounds"
+        out[np.isnan(size)] = "unknown_contig"
+        return out.astype(str)
 
     def check(self, bed: pd.DataFrame, path: str | os.PathLike | None = None) -> None:
         """Raise :class:`InputError` for the first interval on an unknown contig or off its end.
@@ -257,6 +742,105 @@ class Genome:
                 **loc(i),
             )
 
+    def window_codes(
+        self,
+        chrom,
+        start,
+        length: int,
+        reverse=None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The bytes of many windows of one length: a gather per contig, no loop per window.
+
+        Parameters
+        ----------
+        chrom : array-like of str (N,)
+        start : array-like of int (N,)
+            0-based first base of each window; every window must lie on its contig (see
+            :meth:`check` and :meth:`status`).
+        length : int
+        reverse : array-like of bool (N,), optional
+            Reverse-complement these windows (IUPAC-aware, case kept).
+        out : numpy.ndarray (N, length) uint8, optional
+            Write into this array (e.g. a slice of a preallocated dataset buffer).
+
+        Returns
+        -------
+        numpy.ndarray (N, length) uint8
+            ASCII bytes as stored; :func:`seqcnn.sequence.encode_codes` encodes them.
+
+        Raises
+        ------
+        InputError
+            A window on an unknown contig or running off its contig.
+        """
+        chrom = np.asarray(chrom, dtype=object)
+        start = np.asarray(start, dtype=np.int64)
+        n = len(chrom)
+        if out is None:
+            out = np.empty((n, length), dtype=np.uint8)
+        elif out.shape != (n, length) or out.dtype != np.uint8:
+            raise ValueError(f"out must be uint8 of shape {(n, length)}, got {out.shape}")
+        if n == 0:
+            return out
+        bad = self.status(chrom, start, start + length) != "ok"
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            self._check_chrom(str(chrom[i]))
+            raise InputError(
+                f"window {chrom[i]}:{start[i]}-{start[i] + length} runs off contig "
+                f"{chrom[i]!r} (length {self.chrom_sizes[chrom[i]]}) of the genome "
+                f"{self.path.name}; {int(bad.sum())} window(s) do"
+            )
+        names, inverse = np.unique(chrom.astype(str), return_inverse=True)
+        for k, c in enumerate(names):
+            arr = self.codes(str(c))
+            if length == 0:
+                continue
+            view = np.lib.stride_tricks.sliding_window_view(arr, length)
+            if names.size == 1:
+                np.take(view, start, axis=0, out=out)
+            else:
+                sel = np.flatnonzero(inverse == k)
+                out[sel] = view[start[sel]]
+        if reverse is not None:
+            rev = np.flatnonzero(np.asarray(reverse, dtype=bool))
+            if rev.size:
+                out[rev] = _COMPLEMENT_LUT[out[rev, ::-1]]
+        return out
+
+    def interval_codes(
+        self,
+        bed: pd.DataFrame,
+        stranded: bool = False,
+        path: str | os.PathLike | None = None,
+    ) -> np.ndarray:
+        """The bytes of intervals that all have one length (``chrom start end``).
+
+        Returns
+        -------
+        numpy.ndarray (N, L) uint8
+
+        Raises
+        ------
+        InputError
+            See :meth:`check`; intervals of different lengths.
+        """
+        self.check(bed, path=path)
+        start = bed["start"].to_numpy(dtype=np.int64)
+        lengths = bed["end"].to_numpy(dtype=np.int64) - start
+        if len(bed) and (lengths != lengths[0]).any():
+            raise InputError(
+                "intervals of different lengths; make windows of one length first "
+                "(seqcnn.io.windows)",
+                path=path if path is not None else bed.attrs.get("path"),
+            )
+        reverse = None
+        if stranded and "strand" in bed.columns:
+            reverse = bed["strand"].to_numpy() == "-"
+        length = int(lengths[0]) if len(bed) else 0
+        return self.window_codes(bed["chrom"].to_numpy(), start, length, reverse=reverse)
+
     def fetch_intervals(
         self,
         bed: pd.DataFrame,
@@ -294,18 +878,32 @@ class Genome:
         ['AAC', 'AACC']
         """
         self.check(bed, path=path)
+        if not len(bed):
+            return []
+        start = bed["start"].to_numpy(dtype=np.int64)
+        lengths = bed["end"].to_numpy(dtype=np.int64) - start
+        if (lengths == lengths[0]).all():
+            codes = self.interval_codes(bed, stranded=stranded, path=path)
+            if self.upper:
+                codes = _UPPER_LUT[codes]
+            if codes.shape[1] == 0:
+                return [""] * len(bed)
+            return (
+                np.ascontiguousarray(codes).view(f"S{codes.shape[1]}").ravel().astype(str).tolist()
+            )
         chrom = bed["chrom"].astype(str).tolist()
-        start = bed["start"].to_numpy(dtype=np.int64).tolist()
-        end = bed["end"].to_numpy(dtype=np.int64).tolist()
-        records = {c: self._fasta[c] for c in set(chrom)}
-        seqs = [records[c][s:e] for c, s, e in zip(chrom, start, end, strict=True)]
+        arrays = {c: self.codes(c) for c in set(chrom)}
+        seqs = [
+            self._text(arrays[c][s:e])
+            for c, s, e in zip(chrom, start.tolist(), (start + lengths).tolist(), strict=True)
+        ]
         if stranded and "strand" in bed.columns:
-            minus = np.flatnonzero(bed["strand"].to_numpy() == "-")
-            for i, rc in zip(minus, reverse_complement([seqs[i] for i in minus]), strict=True):
-                seqs[i] = rc
+            for i in np.flatnonzero(bed["strand"].to_numpy() == "-"):
+                rc = seqs[i].encode("latin-1").translate(_COMPLEMENT_BYTES)[::-1]
+                seqs[i] = rc.decode("latin-1")
         return seqs
 
     def contig(self, chrom: str) -> str:
-        """The whole sequence of a contig (read once; for many random windows on it)."""
+        """The whole sequence of a contig as a string."""
         self._check_chrom(chrom)
-        return self._fasta[chrom][:]
+        return self._text(self.codes(chrom))
