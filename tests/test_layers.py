@@ -11,16 +11,13 @@ import torch
 from torch import nn
 
 from seqcnn.exceptions import ConfigError, InputError, UnknownNameError
+from seqcnn.models.dilated import DilatedResidualStack
+from seqcnn.models.googlenet import Inception
 from seqcnn.models.layers import (
     ACTIVATIONS,
     DEEPLIFT_ACTIVATIONS,
-    BasicBlock,
-    Bottleneck,
     ConvNormAct,
-    DilatedResidualBlock,
-    DilatedResidualStack,
     GlobalPool,
-    Inception,
     MaxPool,
     MLPHead,
     check_length,
@@ -29,6 +26,8 @@ from seqcnn.models.layers import (
     get_norm,
     get_pool,
 )
+from seqcnn.models.residual import DilatedResidualBlock
+from seqcnn.models.resnet import BasicBlock, Bottleneck
 
 SHAPES = {1: (2, 4, 37), 2: (2, 4, 11, 13)}
 

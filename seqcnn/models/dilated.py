@@ -22,16 +22,116 @@ import torch
 from torch import nn
 
 from seqcnn.models.layers import (
+    ActLike,
     ConvNormAct,
-    DilatedResidualStack,
     GlobalPool,
     MLPHead,
+    NormLike,
     check_length,
+    conv_receptive_field,
     get_activation,
+    get_conv,
     get_norm,
 )
 from seqcnn.models.registry import register_model
 from seqcnn.models.strand import BothStrands
+
+
+class DilatedResidualUnit(nn.Module):
+    """Pre-activation dilated residual unit (BPNet / Basenji): ``x + conv_d(act(norm(x)))``.
+
+    Parameters
+    ----------
+    dim : {1, 2}
+        Dimension.
+    channels : int
+        Channels in and out.
+    kernel_size, dilation : int
+        Of the dilated convolution.
+    norm, act : str or callable
+        Normalisation and activation.
+    dropout : float
+        Dropout on the residual branch.
+
+    Shapes: ``(N, channels, *S)`` to the same.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        channels: int,
+        kernel_size: int = 3,
+        dilation: int = 1,
+        norm: NormLike = "batch",
+        act: ActLike = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            get_norm(norm, dim, channels),
+            get_activation(act),
+            get_conv(dim)(channels, channels, kernel_size, padding="same", dilation=dilation),
+            nn.Dropout(dropout) if dropout else nn.Identity(),
+        )
+        self.receptive_field = (kernel_size - 1) * dilation + 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # a copy for the branch: without a norm, its activation would read x itself (see top)
+        return x + self.body(x.clone())
+
+
+class DilatedResidualStack(nn.Sequential):
+    """A tower of :class:`DilatedResidualUnit` whose dilation grows geometrically.
+
+    Unit ``i`` has dilation ``dilation_base ** i`` (1, 2, 4, 8, ... by default), so the
+    receptive field grows exponentially with depth while the length is kept:
+    ``1 + (kernel_size - 1) * sum(dilation_base ** i)``.
+
+    Parameters
+    ----------
+    dim : {1, 2}
+        Dimension.
+    channels : int
+        Channels in and out.
+    n_layers : int
+        Number of units.
+    kernel_size : int
+        Width of the dilated convolutions.
+    dilation_base : int
+        Growth factor of the dilation.
+    norm, act : str or callable
+        Normalisation and activation.
+    dropout : float
+        Dropout on each residual branch.
+
+    Shapes: ``(N, channels, *S)`` to the same.
+
+    Examples
+    --------
+    >>> DilatedResidualStack(1, 8, n_layers=4).receptive_field
+    31
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        channels: int,
+        n_layers: int = 5,
+        kernel_size: int = 3,
+        dilation_base: int = 2,
+        norm: NormLike = "batch",
+        act: ActLike = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        dilations = [dilation_base**i for i in range(n_layers)]
+        super().__init__(
+            *(
+                DilatedResidualUnit(dim, channels, kernel_size, d, norm, act, dropout)
+                for d in dilations
+            )
+        )
+        self.dilations = dilations
+        self.receptive_field = conv_receptive_field((kernel_size, 1, d) for d in dilations)
 
 
 class DilatedNet(BothStrands, nn.Module):

@@ -18,7 +18,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqcnn.models.layers import ConvNormAct, GlobalPool, Inception, MLPHead, get_pool
+from seqcnn.models.layers import (
+    ActLike,
+    ConvNormAct,
+    GlobalPool,
+    MLPHead,
+    NormLike,
+    get_pool,
+)
 from seqcnn.models.registry import register_model
 
 # (in, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection), Table 1 of the paper
@@ -33,6 +40,63 @@ INCEPTION_CFGS: dict[str, tuple[int, ...]] = {
     "5a": (832, 256, 160, 320, 32, 128, 128),
     "5b": (832, 384, 192, 384, 48, 128, 128),
 }
+
+
+class Inception(nn.Module):
+    """Inception v1 module: parallel 1x1, 3x3, 5x5 and pooling paths, concatenated.
+
+    The 3x3 and 5x5 paths start with a 1x1 reduction; the pooling path is a stride-1 3x3
+    max pool followed by a 1x1 projection. Every convolution is :class:`ConvNormAct`.
+
+    Parameters
+    ----------
+    dim : {1, 2}
+        Dimension.
+    in_channels : int
+        Channels in.
+    ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj : int
+        Channels of each path, as in Table 1 of Szegedy et al. (2015).
+    branch5_kernel : int
+        Kernel of the "5x5" path: 5 as in the paper; torchvision's GoogLeNet uses 3.
+    norm, act : str or callable
+        Normalisation and activation.
+
+    Shapes: ``(N, in_channels, *S)`` to ``(N, ch1x1 + ch3x3 + ch5x5 + pool_proj, *S)``.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch5x5red: int,
+        ch5x5: int,
+        pool_proj: int,
+        branch5_kernel: int = 5,
+        norm: NormLike = "batch",
+        act: ActLike = "relu",
+    ) -> None:
+        super().__init__()
+
+        def cna(cin: int, cout: int, k: int) -> ConvNormAct:
+            return ConvNormAct(dim, cin, cout, k, padding=k // 2, norm=norm, act=act)
+
+        self.branch1 = cna(in_channels, ch1x1, 1)
+        self.branch2 = nn.Sequential(cna(in_channels, ch3x3red, 1), cna(ch3x3red, ch3x3, 3))
+        self.branch3 = nn.Sequential(
+            cna(in_channels, ch5x5red, 1), cna(ch5x5red, ch5x5, branch5_kernel)
+        )
+        self.branch4 = nn.Sequential(
+            get_pool("max", dim, 3, stride=1, padding=1, ceil_mode=True),
+            cna(in_channels, pool_proj, 1),
+        )
+        self.out_channels = ch1x1 + ch3x3 + ch5x5 + pool_proj
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = (self.branch1, self.branch2, self.branch3, self.branch4)
+        return torch.cat([b(x) for b in branches], dim=1)
 
 
 class GoogLeNet(nn.Module):

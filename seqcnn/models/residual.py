@@ -22,16 +22,81 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from seqcnn.exceptions import ConfigError
 from seqcnn.models.layers import (
+    ActLike,
     ConvNormAct,
-    DilatedResidualBlock,
     GlobalPool,
     MLPHead,
+    NormLike,
     check_length,
     conv_receptive_field,
+    get_activation,
 )
 from seqcnn.models.registry import register_model
 from seqcnn.models.strand import BothStrands
+
+
+class DilatedResidualBlock(nn.Module):
+    """A chain of dilated convolutions inside one residual connection (ResidualBind).
+
+    ``act(x + norm(conv_dK(... act(norm(conv_d1(x))) ...)))``: one convolution per entry of
+    ``dilations``, each followed by norm, activation and dropout except the last, which is
+    added to the input before the final activation. Length and channels are kept.
+
+    Parameters
+    ----------
+    dim : {1, 2}
+        Dimension.
+    channels : int
+        Channels in and out.
+    kernel_size : int
+        Width of every convolution.
+    dilations : sequence of int
+        Dilation of each convolution in turn.
+    norm, act : str or callable
+        Normalisation and activation.
+    dropout : float
+        Dropout after each inner activation.
+
+    Shapes: ``(N, channels, *S)`` to the same.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        channels: int,
+        kernel_size: int = 3,
+        dilations: Sequence[int] = (1, 2, 4),
+        norm: NormLike = "batch",
+        act: ActLike = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if not dilations:
+            raise ConfigError("dilations must name at least one convolution")
+        layers: list[nn.Module] = []
+        for i, d in enumerate(dilations):
+            last = i == len(dilations) - 1
+            layers.append(
+                ConvNormAct(
+                    dim,
+                    channels,
+                    channels,
+                    kernel_size,
+                    dilation=d,
+                    norm=norm,
+                    act=None if last else act,
+                )
+            )
+            if dropout and not last:
+                layers.append(nn.Dropout(dropout))
+        self.body = nn.Sequential(*layers)
+        self.act = get_activation(act)
+        self.receptive_field = conv_receptive_field((kernel_size, 1, d) for d in dilations)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x + self.body(x))
 
 
 class ResidualBind(BothStrands, nn.Module):

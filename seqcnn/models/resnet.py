@@ -27,14 +27,140 @@ from torch import nn
 
 from seqcnn.exceptions import UnknownNameError
 from seqcnn.models.layers import (
-    BasicBlock,
-    Bottleneck,
+    ActLike,
     ConvNormAct,
     GlobalPool,
     MLPHead,
+    NormLike,
+    get_activation,
     get_pool,
 )
 from seqcnn.models.registry import register_model
+
+
+def _shortcut(dim: int, in_channels: int, out_channels: int, stride: int, norm: NormLike):
+    """Identity, or a 1x1 projection (+ norm) when the shape changes."""
+    if stride == 1 and in_channels == out_channels:
+        return nn.Identity()
+    return ConvNormAct(dim, in_channels, out_channels, 1, stride=stride, norm=norm, act=None)
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block: two convolutions around an identity or projection shortcut.
+
+    ``act(norm(conv(act(norm(conv(x))))) + shortcut(x))``; the first convolution carries the
+    stride, the shortcut is a 1x1 convolution + norm when stride or channels change.
+
+    Parameters
+    ----------
+    dim : {1, 2}
+        Dimension.
+    in_channels, out_channels : int
+        Channels in and out.
+    stride : int
+        Stride of the first convolution (and of the shortcut).
+    kernel_size, dilation : int
+        Of both convolutions.
+    norm, act : str or callable
+        Normalisation and activation.
+    dropout : float
+        Dropout between the two convolutions.
+
+    Shapes: ``(N, in_channels, *S)`` to ``(N, out_channels, *S / stride)``.
+    """
+
+    expansion = 1
+
+    def __init__(
+        self,
+        dim: int,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        kernel_size: int = 3,
+        dilation: int = 1,
+        norm: NormLike = "batch",
+        act: ActLike = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            ConvNormAct(
+                dim,
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                dilation=dilation,
+                norm=norm,
+                act=act,
+            ),
+            nn.Dropout(dropout) if dropout else nn.Identity(),
+            ConvNormAct(
+                dim,
+                out_channels,
+                out_channels,
+                kernel_size,
+                dilation=dilation,
+                norm=norm,
+                act=None,
+            ),
+        )
+        self.shortcut = _shortcut(dim, in_channels, out_channels, stride, norm)
+        self.act = get_activation(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.body(x) + self.shortcut(x))
+
+
+class Bottleneck(nn.Module):
+    """ResNet bottleneck block: 1x1 reduce, 3x3 (with the stride), 1x1 expand, plus shortcut.
+
+    The stride sits on the 3x3 convolution (ResNet v1.5, as torchvision).
+
+    Parameters
+    ----------
+    dim : {1, 2}
+        Dimension.
+    in_channels : int
+        Channels in.
+    channels : int
+        Width of the bottleneck; the block outputs ``channels * expansion`` channels.
+    stride : int
+        Stride of the 3x3 convolution.
+    expansion : int
+        Output channels per bottleneck channel (4 in ResNet-50).
+    norm, act : str or callable
+        Normalisation and activation.
+
+    Shapes: ``(N, in_channels, *S)`` to ``(N, channels * expansion, *S / stride)``.
+    """
+
+    expansion = 4
+
+    def __init__(
+        self,
+        dim: int,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        expansion: int = 4,
+        norm: NormLike = "batch",
+        act: ActLike = "relu",
+    ) -> None:
+        super().__init__()
+        out_channels = channels * expansion
+        self.body = nn.Sequential(
+            ConvNormAct(dim, in_channels, channels, 1, norm=norm, act=act),
+            ConvNormAct(dim, channels, channels, 3, stride, norm=norm, act=act),
+            ConvNormAct(dim, channels, out_channels, 1, norm=norm, act=None),
+        )
+        self.shortcut = _shortcut(dim, in_channels, out_channels, stride, norm)
+        self.act = get_activation(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.body(x) + self.shortcut(x))
+
 
 BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 
