@@ -84,7 +84,7 @@ def test_empty_file_has_no_options(tmp_path):
         ("epochs: 3\n 2: x\n", "not valid YAML"),
         ("epochs: [3\n", "not valid YAML"),
         ("epochs: &x 3\npatience: *x\n", "line 2: anchors and aliases"),
-        ("training: &b {lr: 1}\ndata:\n  <<: *b\n", "line 3: merge keys (<<) are not supported"),
+        ("training:\n  <<: {lr: 1}\n", "line 2: merge keys (<<) are not supported"),
         ("epochs: !!python/object/apply:os.system ['touch PWNED']\n", "is not allowed"),
         ("lr: !!python/name:os.system\n", "value not allowed"),
         ("epochs: 3\n---\nepochs: 4\n", "expected a single document"),
