@@ -45,6 +45,7 @@ Conventions
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -470,7 +471,7 @@ def _naive_outputs(
         col = pi.to(device) + start
         xb[rows, :, col] = 0
         xb[rows, bi.to(device), col] = 1
-        values[s : s + len(si)] = model(xb).float().cpu()
+        values[s : s + len(si)] = model(xb).reshape(len(si), -1).float().cpu()
         progress.update(len(si))
     out[seq_idx, base_idx, pos_idx] = values
     return out
@@ -549,10 +550,10 @@ def ism_outputs(
     w = end - start
     try:
         with torch.inference_mode():
-            refs = [
-                model(X[i : i + batch_size].to(device=device, dtype=dtype)).float().cpu()
-                for i in range(0, n, batch_size)
-            ]
+            refs = []
+            for i in range(0, n, batch_size):
+                xb = X[i : i + batch_size].to(device=device, dtype=dtype)
+                refs.append(model(xb).reshape(xb.shape[0], -1).float().cpu())  # (B, T)
             ref = torch.cat(refs)
             if spec is None:
                 n_edits = int((~_identity_mask(X[:, :, start:end])).sum())
@@ -862,7 +863,12 @@ def attribute(
     if method == "integrated-gradients":
         seqs = max(1, batch_size // max(1, n_base * n_steps // 8))
     try:
-        with _progress(n, verbose, "seq", f"attribution ({method})") as bar:
+        with (
+            warnings.catch_warnings(),
+            _progress(n, verbose, "seq", f"attribution ({method})") as bar,
+        ):
+            # captum warns that it hooks the activations; seqcnn's models are built for that
+            warnings.filterwarnings("ignore", message=".*hooks.*", category=UserWarning)
             for i in range(0, n, seqs):
                 xb = X[i : i + seqs].to(device=device, dtype=dtype)
                 m = xb.shape[0]
