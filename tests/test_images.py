@@ -105,3 +105,38 @@ def test_missing_file_or_unknown_name(tmp_path) -> None:
     bad.write_text("not an archive")
     with pytest.raises(InputError, match="cannot read"):
         load_images(bad)
+
+
+def test_broken_archives_are_one_line_and_never_unpickled(tmp_path, monkeypatch) -> None:
+    import pickle
+    import zipfile
+
+    good = save(tmp_path, X=np.zeros((4, 8, 8)), y=np.arange(4))
+    cases = {
+        "truncated.npz": (open(good, "rb").read()[:200], "cannot read as an .npz archive"),
+        "plain.npz": (b"not a zip at all", "cannot read as an .npz archive"),
+        "pickle.npz": (pickle.dumps({"X": 1}), "cannot read as an .npz archive"),
+    }
+    for name, (content, phrase) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(InputError, match=phrase) as info:
+            load_images(tmp_path / name)
+        assert "\n" not in str(info.value) and str(info.value).startswith(str(tmp_path / name))
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    (tmp_path / "array.npy").rename(tmp_path / "array.npz")
+    with pytest.raises(InputError, match="cannot read as an .npz archive"):
+        load_images(tmp_path / "array.npz")
+    objects = tmp_path / "objects.npz"
+    np.savez(objects, X=np.array([{"a": 1}] * 4, dtype=object), y=np.arange(4))
+    with pytest.raises(InputError, match="allow_pickle"):
+        load_images(objects)
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("X.npy", bytes(200_000))
+    monkeypatch.setattr("seqcnn.io.images.MAX_ARCHIVE_BYTES", 100_000)
+    with pytest.raises(InputError, match="would inflate to 200000 bytes"):
+        load_images(tmp_path / "bomb.npz")
+
+
+def test_archive_without_images_is_an_error(tmp_path) -> None:
+    with pytest.raises(InputError, match="no images under 'X'"):
+        load_images(save(tmp_path, X=np.zeros((0, 8, 8)), y=np.zeros(0)))

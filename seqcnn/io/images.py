@@ -31,6 +31,10 @@ IMAGE_KEYS = ("X", "x", "images", "image", "data", "inputs")
 LABEL_KEYS = ("Y", "y", "labels", "label", "targets", "target")
 CLASS_NAME_KEYS = ("class_names", "classes", "label_names", "names")
 BUILTIN_IMAGE_DATASETS = ("sklearn-digits",)
+#: The most an ``.npz`` archive may hold once inflated, and the largest inflation ratio
+#: accepted for archives over 64 MiB.
+MAX_ARCHIVE_BYTES = 1 << 32
+MAX_INFLATION = 1000
 
 Fail = Callable[[str], NoReturn]  # raises InputError naming the file and its keys
 
@@ -114,6 +118,34 @@ def _labels(
     return y, names or [str(i) for i in range(k)]
 
 
+def _check_archive(path: Path) -> None:
+    """Refuse files that are not zip archives, and archives that would inflate beyond
+    :data:`MAX_ARCHIVE_BYTES` or by more than :data:`MAX_INFLATION` (zip bombs), before any
+    array is read."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            raise InputError(
+                "cannot read as an .npz archive: not a zip of .npy arrays as numpy.savez writes "
+                "(truncated, or another format)",
+                path=path,
+            )
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (OSError, zipfile.BadZipFile) as err:
+        raise InputError(f"cannot read as an .npz archive: {err}", path=path) from None
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > MAX_ARCHIVE_BYTES or (total > 1 << 26 and total > MAX_INFLATION * packed):
+        raise InputError(
+            f"the archive would inflate to {total} bytes from {packed} (at most "
+            f"{MAX_ARCHIVE_BYTES} bytes and {MAX_INFLATION}-fold); refused as too large or a "
+            "zip bomb",
+            path=path,
+        )
+
+
 def load_images(path_or_name: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Images and labels from an ``.npz`` file, or a built-in dataset by name.
 
@@ -154,13 +186,17 @@ def load_images(path_or_name: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
             f"(those are: {', '.join(BUILTIN_IMAGE_DATASETS)})",
             path=path,
         )
+    _check_archive(path)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*created on Python 2.*")
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {k: archive[k] for k in archive.files}
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read as an .npz archive of arrays: {err}", path=path) from err
+    except Exception as err:  # noqa: BLE001 (zipfile, zlib, numpy: every failure is one line)
+        message = " ".join(str(err).split()) or type(err).__name__
+        raise InputError(
+            f"cannot read as an .npz archive of arrays: {message}", path=path
+        ) from None
     keys = sorted(arrays)
 
     def fail(message: str) -> NoReturn:
@@ -174,6 +210,8 @@ def load_images(path_or_name: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
         )
     name_key = _pick(keys, CLASS_NAME_KEYS)
     names = [str(c) for c in arrays[name_key].tolist()] if name_key else None
+    if arrays[x_key].ndim == 0 or len(arrays[x_key]) == 0:
+        fail(f"no images under {x_key!r} (shape {arrays[x_key].shape})")
     X = _scale(_to_nchw(arrays[x_key], fail), fail)
     y, names = _labels(arrays[y_key], len(X), names, fail)
     return np.ascontiguousarray(X), y, names
