@@ -726,6 +726,8 @@ def write_variant_scores(
     if scorer.null_description():
         meta.append(f"seqcnnNull={scorer.null_description()}")
     meta.append(f"seqcnnScale={scorer.scale}")
+    if out.resolve() == Path(vcf).resolve():
+        raise ConfigError(f"-o {out} would overwrite the input VCF; choose another output name")
     reader = VcfReader(vcf)
     if name.endswith((".vcf", ".vcf.gz", ".vcf.bgz")):
         _write_vcf(scorer, reader, out, meta, info_prefix)
