@@ -300,3 +300,39 @@ def test_real_satmut_bed(data_dir):
     bed = read_bed(data_dir / "satmut-mpra" / "elements.GRCh38.bed")
     assert len(bed) > 10 and (bed["end"] > bed["start"]).all()
     assert "summit" not in bed.columns
+
+
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        (
+            "track x\nchr1\t10\t20\tp1\t5\t+\n#c\nchr2\t0\t8\t\t.\t-\nchr1\t3\t4\tp3\t1e3\t.\n",
+            "a.bed",
+        ),
+        ("chr1\t10\t20\nchr2\t5\t8\n", "b.bed"),
+        ("chr1\t10\t20\tp\nchr1\t30\t40\n", "ragged.bed"),
+        ("c\t10\t100\tp\t0\t.\t2.5\t-1\t.\t40\nc\t5\t9\tq\t0\t+\t1\t2\t3\t-1\n", "x.narrowPeak"),
+        ("browser hide\nchr1\t10\t20\tp\tnot-a-number\t+\n", "score.bed"),
+        ("chr1 10 20 p\nchr1 30 40 q\n", "spaces.bed"),
+        ("chr1\t10\t20\r\nchr1\t30\t40\r\n", "crlf.bed"),
+    ],
+)
+def test_read_bed_fast_path_equals_line_reader(tmp_path, text, name):
+    """The vectorised reader (pandas' C parser) gives the frame the line reader gives."""
+    import pandas as pd
+
+    from seqcnn.io.bed import _read_bed_fast, _read_bed_lines
+
+    p = write(tmp_path / name, text)
+    if name in ("a.bed", "b.bed", "ragged.bed", "x.narrowPeak"):
+        assert _read_bed_fast(text, p) is not None  # these take the vectorised path
+    fast = read_bed(p)
+    slow = _read_bed_lines(text, p)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast.attrs == slow.attrs
+
+
+def test_read_bed_huge_coordinate_is_an_input_error(tmp_path):
+    p = write(tmp_path / "huge.bed", "chr1\t10\t20\nchr1\t5\t99999999999999999999\n")
+    with pytest.raises(InputError, match=r"huge\.bed, line 2: end .* too large"):
+        read_bed(p)

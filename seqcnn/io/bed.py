@@ -35,7 +35,16 @@ def _int_column(values: pd.Series, what: str, path: Path, lines: np.ndarray) -> 
         raise InputError(
             f"{what} {values.iloc[i]!r} is not an integer", path=path, line=int(lines[i])
         )
-    return values.astype(np.int64).to_numpy()
+    try:
+        return values.astype(np.int64).to_numpy()
+    except (OverflowError, ValueError):
+        big = values.astype(object).map(lambda v: abs(int(v)) >= 2**63).to_numpy(dtype=bool)
+        i = int(np.flatnonzero(big)[0]) if big.any() else 0
+        raise InputError(
+            f"{what} {values.iloc[i]!r} is too large for a genome coordinate",
+            path=path,
+            line=int(lines[i]),
+        ) from None
 
 
 def read_bed(path: str | os.PathLike) -> pd.DataFrame:
@@ -73,7 +82,132 @@ def read_bed(path: str | os.PathLike) -> pd.DataFrame:
     [['chr1', 10, 20, 'peak1', 2], ['chr2', 5, 8, 'chr2:5-8', 3]]
     """
     p = Path(path)
-    raw = read_text(p, "BED").split("\n")
+    text = read_text(p, "BED")
+    fast = _read_bed_fast(text, p)
+    if fast is not None:
+        return fast
+    return _read_bed_lines(text, p)
+
+
+def _line_table(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(bytes, line starts, line ends, kept)`` of the text, found with numpy; ``None``
+    when it is not plain tab-separated ASCII (the line-by-line reader handles that)."""
+    try:
+        data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    except UnicodeEncodeError:
+        return None
+    if data.size == 0:
+        return None
+    ends = np.flatnonzero(data == 10)
+    if not ends.size or ends[-1] != data.size - 1:
+        ends = np.append(ends, data.size)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    empty = starts >= ends
+    first = np.where(empty, 0, data[np.minimum(starts, data.size - 1)])
+    kept = ~empty & (first != ord("#"))
+    for prefix in ("track", "browser"):  # only lines starting with t or b are compared
+        cand = np.flatnonzero(kept & (first == ord(prefix[0])))
+        kept[[i for i in cand.tolist() if text.startswith(prefix, int(starts[i]))]] = False
+    return data, starts, ends, kept
+
+
+def _read_bed_fast(text: str, p: Path) -> pd.DataFrame | None:
+    """Well-formed tab-separated files, parsed by pandas' C reader; ``None`` for anything
+    else, which :func:`_read_bed_lines` then reads (and reports) line by line."""
+    import csv
+    import io
+
+    table = _line_table(text)
+    if table is None:
+        return None
+    data, starts, ends, kept = table
+    if not kept.any():
+        return None
+    tabs = np.flatnonzero(data == 9)
+    widths = np.searchsorted(tabs, ends) - np.searchsorted(tabs, starts) + 1
+    widths = widths[kept]
+    if widths.min() < 3 or widths.max() > 64:
+        return None
+    ncol = int(widths.max())
+    if kept.all():
+        body = text
+    else:
+        keep_bytes = np.repeat(kept, ends - starts + 1)[: data.size]
+        body = data[keep_bytes].tobytes().decode("ascii")
+    if any(c in body for c in " \r\x0b\x0c"):
+        return None  # space-padded or space-separated fields, CRLF: the careful reader
+    narrow = "narrowpeak" in p.name.lower() or bool((widths == 10).all())
+    if narrow and widths.min() < 10:
+        return None
+    dtypes = {0: str, 1: np.int64, 2: np.int64}
+    dtypes.update({j: str for j in range(3, ncol)})
+    if ncol > 4:
+        dtypes[4] = np.float64
+    if narrow:
+        dtypes.update({6: np.float64, 7: np.float64, 8: np.float64, 9: np.int64})
+    try:
+        table = pd.read_csv(
+            io.StringIO(body),
+            sep="\t",
+            header=None,
+            names=range(ncol),
+            dtype=dtypes,
+            na_values={4: ["."], 6: ["."], 7: ["."], 8: ["."]},
+            keep_default_na=False,
+            quoting=csv.QUOTE_NONE,
+            engine="c",
+        )
+    except (ValueError, OverflowError, pd.errors.ParserError):
+        return None  # a field that is not what it should be: the careful reader names it
+    lines = np.flatnonzero(kept) + 1
+    if len(table) != len(lines):
+        return None
+    start = table[1].to_numpy()
+    end = table[2].to_numpy()
+    if start.dtype != np.int64 or end.dtype != np.int64:
+        return None
+    if (start < 0).any() or (end <= start).any():
+        return None
+    chrom = table[0].astype(str)
+    df = pd.DataFrame({"chrom": chrom, "start": start, "end": end})
+    if ncol > 3:
+        name = table[3].fillna("").astype(str)
+        missing = (name == "").to_numpy()
+    else:
+        name, missing = None, np.ones(len(table), dtype=bool)
+    if missing.any():
+        sub = np.flatnonzero(missing)
+        made = chrom.iloc[sub] + ":" + table[1].iloc[sub].astype(str)
+        made = made + "-" + table[2].iloc[sub].astype(str)
+        if name is None:
+            name = made
+        else:
+            name = name.copy()
+            name.iloc[sub] = made.to_numpy()
+    df["name"] = name.to_numpy(dtype=object)
+    df["score"] = table[4].to_numpy(dtype=np.float64) if ncol > 4 else np.nan
+    if ncol > 5:
+        strand = table[5].fillna("").astype(str)
+        if not strand.isin(["+", "-", ".", ""]).all():
+            return None
+        df["strand"] = strand.where(strand != "", ".").to_numpy(dtype=object)
+    else:
+        df["strand"] = "."
+    if narrow:
+        for j, col in ((6, "signal"), (7, "pvalue"), (8, "qvalue")):
+            df[col] = table[j].to_numpy(dtype=np.float64)
+        summit = table[9].to_numpy()
+        if summit.dtype != np.int64 or ((summit < -1) | (summit >= end - start)).any():
+            return None
+        df["summit"] = summit
+    df["line"] = lines.astype(np.int64)
+    df.attrs["path"] = str(p)
+    return df
+
+
+def _read_bed_lines(text: str, p: Path) -> pd.DataFrame:
+    """The line-by-line reader: any layout pandas' reader refuses, with exact messages."""
+    raw = text.split("\n")
     kept, numbers = [], []
     for number, line in enumerate(raw, start=1):
         s = line.rstrip("\r")
@@ -120,7 +254,8 @@ def read_bed(path: str | os.PathLike) -> pd.DataFrame:
         df["name"] = default_names
     if ncol > 4:
         score = table[4].str.strip()
-        df["score"] = pd.to_numeric(score.where(score != ".", "nan"), errors="coerce")
+        score = pd.to_numeric(score.where(score != ".", "nan"), errors="coerce")
+        df["score"] = score.astype(np.float64)
     else:
         df["score"] = np.nan
     if ncol > 5:
@@ -142,7 +277,7 @@ def read_bed(path: str | os.PathLike) -> pd.DataFrame:
                 f"a narrowPeak line needs 10 columns, found {widths[i]}", path=p, line=int(lines[i])
             )
         for j, col in ((6, "signal"), (7, "pvalue"), (8, "qvalue")):
-            df[col] = pd.to_numeric(table[j].str.strip(), errors="coerce")
+            df[col] = pd.to_numeric(table[j].str.strip(), errors="coerce").astype(np.float64)
         summit = _int_column(table[9].str.strip(), "summit", p, lines)
         outside = np.flatnonzero((summit < -1) | (summit >= end - start))
         if outside.size:
