@@ -380,9 +380,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_list_models(args: argparse.Namespace) -> int:
-    import torch
-
-    from seqcnn.models import count_parameters, create_model, get_model_spec, list_models
+    from seqcnn.models import count_parameters, get_model_spec, list_models
+    from seqcnn.models.registry import meta_model
 
     names = list_models(args.pattern)
     if not names:
@@ -391,8 +390,7 @@ def cmd_list_models(args: argparse.Namespace) -> int:
     print(f"{'name':<16} {'dim':>3} {'parameters':>12} {'receptive field':>16}  description")
     for name in names:
         spec = get_model_spec(name)
-        with torch.device("meta"):  # shapes only: no memory for VGG's 138M weights
-            model = create_model(name, n_outputs=1 if spec.dim == 1 else 10)
+        model = meta_model(name, n_outputs=1 if spec.dim == 1 else 10)  # shapes only
         rf = getattr(model, "receptive_field", None)
         field = "-" if not rf else f"{rf} bp" if spec.dim == 1 else str(rf)
         print(

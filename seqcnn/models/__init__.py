@@ -20,6 +20,7 @@ from seqcnn.models.registry import (
     create_model,
     get_model_spec,
     list_models,
+    meta_model,
     model_arguments,
     register_model,
 )
@@ -27,6 +28,7 @@ from seqcnn.models.registry import (
 __all__ = [
     "ModelSpec",
     "count_parameters",
+    "meta_model",
     "create_model",
     "get_model_spec",
     "list_models",

@@ -95,8 +95,9 @@ class FCN(nn.Module):
         self.upsample = nn.ConvTranspose2d(
             n_outputs, n_outputs, 2 * s, stride=s, padding=s // 2, groups=n_outputs, bias=False
         )
-        with torch.no_grad():
-            self.upsample.weight.copy_(bilinear_kernel(n_outputs, 2 * s))
+        if not self.upsample.weight.is_meta:  # a meta model (list-models) needs shapes only
+            with torch.no_grad():
+                self.upsample.weight.copy_(bilinear_kernel(n_outputs, 2 * s))
         self.num_features = backbone.num_features
         self.receptive_field = None
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch  # noqa: F401  (used by the doctest)
+import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from seqcnn.exceptions import ConfigError, SeqcnnError, UnknownNameError
 
@@ -85,14 +87,26 @@ def model_arguments(name: str, **kwargs) -> dict[str, Any]:
 
     Stored in a run's ``config.json``, so that a run still loads after a default changes.
     The builder's own defaults are used, and, for builders that pass ``**kwargs`` on to a
-    class, that class's defaults (found from the model the builder returns).
+    class, that class's defaults, read from the signature of the class the builder is
+    annotated to return (no model is built).
     """
     builder = get_model_spec(name).builder
     resolved = _defaults(builder)
     if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(builder).parameters.values()):
-        resolved.update(_defaults(type(create_model(name, **kwargs)).__init__))
+        resolved.update(_defaults(_returned_class(builder).__init__))
     resolved.update(kwargs)
     return {k: v for k, v in resolved.items() if _json_value(v)}
+
+
+def _returned_class(builder: Callable[..., nn.Module]) -> type[nn.Module]:
+    """The ``nn.Module`` subclass in a builder's return annotation."""
+    cls = typing.get_type_hints(builder).get("return")
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise TypeError(
+            f"builder {builder.__name__!r} takes **kwargs but is not annotated to return a "
+            "model class, so its defaults cannot be read"
+        )
+    return cls
 
 
 def _defaults(fn: Callable) -> dict[str, Any]:
@@ -114,6 +128,34 @@ def list_models(pattern: str = "*", dim: int | None = None) -> list[str]:
         for n, spec in _REGISTRY.items()
         if fnmatch.fnmatch(n, pattern) and (dim is None or spec.dim == dim)
     )
+
+
+# In-place initialisers that have nothing to fill on the meta device. Their reference
+# implementations (which the meta device runs) import torch._dynamo: over a second of start-up.
+_INIT_OPS = frozenset(
+    ("normal_", "uniform_", "fill_", "zero_", "copy_", "erfinv_", "mul_", "add_", "clamp_")
+)
+
+
+class _SkipInit(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", None) in _INIT_OPS and args and args[0].is_meta:
+            return args[0]
+        return func(*args, **(kwargs or {}))
+
+
+def meta_model(name: str, **kwargs) -> nn.Module:
+    """Model ``name`` with shapes only: on the meta device, no memory, no initialisation.
+
+    For parameter counts and receptive fields without building the weights (VGG-16 has 138M).
+
+    Examples
+    --------
+    >>> count_parameters(meta_model("vgg16", n_outputs=1000))
+    138357544
+    """
+    with torch.device("meta"), _SkipInit():
+        return create_model(name, **kwargs)
 
 
 def count_parameters(model: nn.Module) -> int:
