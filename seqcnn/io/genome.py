@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from seqcnn.exceptions import InputError
+from seqcnn.io.text import gzip_kind
 
 __all__ = ["Genome", "GenomeWarning", "gzip_kind", "BGZF_EOF"]
 
@@ -62,16 +63,6 @@ def _default_cache_dir() -> Path:
     if env:
         return Path(env)
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "seqcnn"
-
-
-def gzip_kind(path: Path) -> str | None:
-    """``"bgzf"``, ``"gzip"`` or ``None`` (not compressed)."""
-    with open(path, "rb") as fh:
-        head = fh.read(18)
-    if head[:2] != b"\x1f\x8b":
-        return None
-    bgzf = len(head) >= 16 and head[3] & 4 and head[12:14] == b"BC"
-    return "bgzf" if bgzf else "gzip"
 
 
 def _writable(directory: Path) -> bool:

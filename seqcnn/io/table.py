@@ -9,7 +9,6 @@ line 1, so row ``i`` (0-based) of the data is on line ``i + 2``.
 from __future__ import annotations
 
 import csv
-import gzip
 import os
 import re
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pandas as pd
 import torch
 
 from seqcnn.exceptions import InputError
+from seqcnn.io.text import gzip_kind, open_text
 from seqcnn.sequence import check_sequences, one_hot_encode
 
 __all__ = [
@@ -101,12 +101,6 @@ class SequenceTable:
         )
 
 
-def _open_text(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", newline="")
-    return open(path, newline="")
-
-
 def _separator(path: Path, first_line: str) -> str:
     """Tab for ``.tsv/.txt/.seq``, comma for ``.csv``; otherwise sniffed from the header."""
     suffixes = [s.lower() for s in path.suffixes]
@@ -130,7 +124,7 @@ def _check_file(path: str | os.PathLike) -> tuple[Path, str]:
     if p.is_dir():
         raise InputError("expected a file, found a directory", path=p)
     try:
-        with _open_text(p) as fh:
+        with open_text(p, newline="") as fh:
             first = fh.readline()
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read the file: {err}", path=p) from err
@@ -208,7 +202,7 @@ def read_frame(path: str | os.PathLike) -> tuple[Path, pd.DataFrame, np.ndarray]
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,
-            compression="gzip" if p.suffix == ".gz" else None,
+            compression="gzip" if gzip_kind(p) else None,
             quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
             engine="c",
         )

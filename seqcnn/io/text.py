@@ -1,11 +1,75 @@
-"""Reading a whole text file, plain or gzipped, with errors that name the file."""
+"""Plain or gzipped text files: compression told by content (never by name), one reader."""
 
 from __future__ import annotations
 
 import gzip
+import io
 from pathlib import Path
 
 from seqcnn.exceptions import InputError
+
+__all__ = ["MAX_INFLATION", "gzip_kind", "open_text", "read_text"]
+
+
+def gzip_kind(path: Path) -> str | None:
+    """``"bgzf"``, ``"gzip"`` or ``None`` (not compressed), from the file's first bytes.
+
+    The one place seqcnn tells compression: a ``.gz`` name means nothing, a gzip magic does.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return None
+    bgzf = len(head) >= 16 and head[3] & 4 and head[12:14] == b"BC"
+    return "bgzf" if bgzf else "gzip"
+
+
+#: Compressed input that inflates more than this many times its size (and beyond
+#: :data:`INFLATION_FLOOR` bytes) is refused as a likely decompression bomb; sequence text
+#: compresses about 4-fold, gzip's own limit is about 1000-fold.
+MAX_INFLATION = 100
+INFLATION_FLOOR = 16 << 20
+
+
+class _BoundedGzip(io.RawIOBase):
+    """The inflated bytes of a gzip file, refused once they pass the inflation limit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.limit = max(INFLATION_FLOOR, MAX_INFLATION * path.stat().st_size)
+        self.total = 0
+        self.gz = gzip.open(path, "rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.gz.readinto(buffer)
+        self.total += n
+        if self.total > self.limit:
+            raise InputError(
+                f"compressed input inflates beyond {self.limit} bytes, more than "
+                f"{MAX_INFLATION} times its {self.path.stat().st_size} bytes; refused as a "
+                "likely decompression bomb (decompress it yourself if it is genuine)",
+                path=self.path,
+            )
+        return n
+
+    def close(self) -> None:
+        self.gz.close()
+        super().close()
+
+
+def open_text(path: Path, newline: str | None = None):
+    """A text-mode file object of ``path``, decompressing when its content is gzip.
+
+    Decompression stops with an :class:`InputError` when the inflated text passes
+    :data:`MAX_INFLATION` times the compressed size (and :data:`INFLATION_FLOOR` bytes).
+    """
+    if gzip_kind(path):
+        raw = io.BufferedReader(_BoundedGzip(path), buffer_size=1 << 20)
+        return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=newline)
+    return open(path, encoding="utf-8", errors="replace", newline=newline)
 
 
 def read_text(path: Path, kind: str) -> str:
@@ -18,10 +82,7 @@ def read_text(path: Path, kind: str) -> str:
     if path.is_dir():
         raise InputError(f"expected a {kind} file, found a directory", path=path)
     try:
-        with open(path, "rb") as fh:
-            gz = fh.read(2) == b"\x1f\x8b"
-        opener = gzip.open if gz else open
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline=None) as fh:
+        with open_text(path) as fh:
             return fh.read()
     except (OSError, EOFError) as err:
         raise InputError(f"cannot read the file: {err}", path=path) from err
