@@ -48,13 +48,16 @@ import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
 from seqcnn.exceptions import ConfigError, InputError, UnknownNameError, require
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = [
     "ISM_METHODS",
@@ -67,6 +70,7 @@ __all__ = [
     "attribute",
     "position_scores",
     "mutation_map_scores",
+    "mutation_map_table",
     "MUTATION_MAP_WEIGHTINGS",
 ]
 
@@ -697,6 +701,69 @@ def mutation_map_scores(
     p_wt = 1.0 / (1.0 + np.exp(-ref))
     p_mut = 1.0 / (1.0 + np.exp(-mut))
     return (p_mut - p_wt) * np.maximum(0.0, np.maximum(p_wt, p_mut))
+
+
+def mutation_map_table(
+    sequence: str,
+    reference: float,
+    mutated: np.ndarray | torch.Tensor,
+    weighting: str = "deepbind",
+    first_position: int = 1,
+    chrom: str | None = None,
+) -> pd.DataFrame:
+    """Every value of a mutation map, one row per (position, base).
+
+    Parameters
+    ----------
+    sequence : str
+        The reference sequence (length L).
+    reference : float
+        Logit of the reference sequence.
+    mutated : array, shape (4, L)
+        Logit with each base at each position (:func:`ism_outputs`).
+    weighting : {"deepbind", "delta"}
+        The ``score`` column (see :func:`mutation_map_scores`).
+    first_position : int
+        Coordinate of the first base in the ``pos`` column (1-based: 1 for a sequence, the
+        region's start for a genomic region).
+    chrom : str, optional
+        Adds a ``chrom`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``[chrom] pos ref alt ref_logit alt_logit delta p_ref p_alt score``, 4 rows a
+        position (the reference base's row has ``delta`` 0); ``N`` columns have ``ref`` N.
+
+    Examples
+    --------
+    >>> t = mutation_map_table("AC", 0.0, np.zeros((4, 2)), weighting="delta")
+    >>> t.shape, list(t["alt"][:4])
+    ((8, 9), ['A', 'C', 'G', 'T'])
+    """
+    import pandas as pd
+
+    mut = np.asarray(mutated, dtype=np.float64)
+    length = len(sequence)
+    if mut.shape != (4, length):
+        raise InputError(f"mutated: expected shape (4, {length}), got {mut.shape}")
+    ref = float(reference)
+    scores = mutation_map_scores(ref, mut, weighting)
+    table = {
+        "pos": np.repeat(np.arange(length) + int(first_position), 4),
+        "ref": np.repeat(np.array(list(sequence.upper())), 4),
+        "alt": np.tile(np.array(list("ACGT")), length),
+        "ref_logit": ref,
+        "alt_logit": mut.T.ravel(),
+        "delta": (mut - ref).T.ravel(),
+        "p_ref": 1.0 / (1.0 + np.exp(-ref)),
+        "p_alt": 1.0 / (1.0 + np.exp(-mut.T.ravel())),
+        "score": scores.T.ravel(),
+    }
+    frame = pd.DataFrame(table)
+    if chrom is not None:
+        frame.insert(0, "chrom", chrom)
+    return frame
 
 
 # --------------------------------------------------------------------------------------------
