@@ -5,6 +5,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seqcnn.sequence import reverse_complement_onehot
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where a model's parameters (else buffers) are; the CPU for a model with neither.
+
+    Examples
+    --------
+    >>> model_device(nn.ReLU())
+    device(type='cpu')
+    """
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
 
 def predict(
     model: nn.Module,
@@ -43,10 +58,9 @@ def predict(
     """
     from tqdm.auto import tqdm
 
-    if device is None:
-        param = next(model.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-    was_training, original = model.training, next(model.parameters()).device
+    original = model_device(model)
+    device = original if device is None else torch.device(device)
+    was_training = model.training
     model.eval().to(device)
     outputs = []
     try:
@@ -55,7 +69,7 @@ def predict(
                 x = X[start : start + batch_size].to(device, non_blocking=True)
                 out = model(x)
                 if rc_average:
-                    out = (out + model(x.flip(-2, -1))) / 2
+                    out = (out + model(reverse_complement_onehot(x))) / 2
                 outputs.append(out.float().cpu())
     finally:
         model.train(was_training).to(original)

@@ -30,6 +30,7 @@ __all__ = [
     "one_hot_encode",
     "decode",
     "reverse_complement",
+    "reverse_complement_onehot",
     "dinucleotide_shuffle",
     "dinucleotide_shuffle_many",
     "gc_content",
@@ -442,6 +443,20 @@ def reverse_complement(seq: str | Sequence[str]) -> str | list[str]:
     if isinstance(seq, str):
         return seq.translate(_REVCOMP_TABLE)[::-1]
     return [s.translate(_REVCOMP_TABLE)[::-1] for s in seq]
+
+
+def reverse_complement_onehot(x: torch.Tensor) -> torch.Tensor:
+    """Reverse complement of one-hot DNA ``(..., 4, L)`` in ACGT order: both axes flipped.
+
+    Complementing is reversing the ACGT channel order (A<->T, C<->G), so IUPAC fractions and
+    all-zero N columns come out right too.
+
+    Examples
+    --------
+    >>> decode(reverse_complement_onehot(one_hot_encode(["AACGN"])))
+    ['NCGTT']
+    """
+    return x.flip(-2, -1)
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:

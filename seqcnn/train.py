@@ -385,8 +385,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ use
     def evaluate(self, data: TensorData) -> dict[str, float]:
-        """Loss and metrics of the fitted model on labelled ``data``."""
-        scores = predict(self.model, data.x, batch_size=256, device=self.device_).float()
+        """Loss and metrics of the model on labelled ``data`` (before ``fit`` too)."""
+        device = getattr(self, "device_", None) or resolve_device(self.config.device)
+        scores = predict(self.model, data.x, batch_size=256, device=device).float()
         out = {"loss": self._loss_value(self._loss_fn(data.y), scores, data.y), "n": len(data.y)}
         out.update(self._metrics(data.y, scores))
         return out

@@ -316,3 +316,21 @@ def test_yaml_config_supplies_options_and_rejects_unknown_ones(tmp_path, capsys)
         tmp_path / "run2",
     )
     assert code == 1 and "epochz" in out and "epochs" in out
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (["--negatives", "shuffle", "--negatives-per-positive", "0"], "negatives_per_positive"),
+        (["--negatives", "shuffle", "--length", "0"], "length must be at least 1"),
+        (["--negatives", "shuffle", "--valid-fraction", "0.01"], "cannot hold back"),
+    ],
+    ids=["negatives-per-positive-0", "length-0", "holdout-too-small"],
+)
+def test_invalid_data_options_are_one_line_errors(options, expected, tmp_path, capsys):
+    path = tmp_path / "tiny.tsv"
+    path.write_text("id\tsequence\n" + "".join(f"s{i}\tACGTACGTAAGGTT\n" for i in range(5)))
+    code, out = run(capsys, "train", "--train", path, "--out", tmp_path / "run", *options)
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and "Traceback" not in out, out
+    assert expected in lines[0], lines[0]

@@ -18,7 +18,7 @@ from seqcnn.models import (
     list_models,
     model_arguments,
 )
-from seqcnn.models.strand import reverse_complement_onehot
+from seqcnn.sequence import reverse_complement_onehot
 
 captum_attr = pytest.importorskip("captum.attr")
 

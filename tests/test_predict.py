@@ -32,3 +32,10 @@ def test_rc_average_of_a_strand_symmetric_model_changes_nothing():
     assert torch.allclose(predict(model, x), predict(model, x, rc_average=True), atol=1e-6)
     fwd = create_model("deepbind", n_filters=8, strands="forward")
     assert not torch.allclose(predict(fwd, x), predict(fwd, x.flip(-2, -1)))
+
+
+def test_a_model_without_parameters_predicts_on_the_cpu():
+    """Toy models with known answers (attribution tests) have no parameters at all."""
+    x = torch.rand(5, 4, 12)
+    out = predict(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Identity()), x, batch_size=2)
+    assert torch.equal(out, x.flatten(1))

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from seqcnn import checkpoint
+from seqcnn.datasets import Tensors
 from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.models import create_model
 from seqcnn.predict import predict
-from seqcnn.datasets import Tensors
 from seqcnn.train import TrainConfig, Trainer, resolve_device
 
 MOTIF = "TGACGTCA"  # a palindromic CRE site
@@ -127,3 +127,10 @@ def test_multiclass_and_regression_tasks_train():
     t = Trainer(model, TrainConfig(epochs=20, verbose=False, lr=3e-2), task="regression")
     data = Tensors(x, target)
     assert t.fit(data, data).evaluate(data)["pearson"] > 0.9
+
+
+def test_evaluate_before_fit_uses_the_configured_device():
+    x, y = torch.zeros(8, 4, 20), torch.tensor([[0.0], [1.0]] * 4)
+    trainer = Trainer(create_model("deepbind"), TrainConfig(device="cpu", verbose=False))
+    metrics = trainer.evaluate(Tensors(x, y))
+    assert metrics["n"] == 8 and metrics["auroc"] == 0.5  # constant scores: chance

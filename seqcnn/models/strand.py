@@ -1,8 +1,8 @@
 """Scoring both DNA strands, as DeepBind does.
 
 A one-hot sequence ``(N, 4, L)`` in ACGT order is reverse-complemented by flipping the channel
-and length axes. :class:`BothStrands` runs a network on a sequence and on its reverse
-complement in one batch and merges the two scores with a pooling module (max or mean), so the
+and length axes (:func:`seqcnn.sequence.reverse_complement_onehot`). :class:`BothStrands` runs
+a network on a sequence and on its reverse complement in one batch and merges the two scores with a pooling module (max or mean), so the
 result is the same for a sequence and its reverse complement and stays captum-safe.
 """
 
@@ -12,13 +12,9 @@ import torch
 from torch import nn
 
 from seqcnn.exceptions import UnknownNameError
+from seqcnn.sequence import reverse_complement_onehot
 
 STRAND_MODES = ("max", "mean", "forward")
-
-
-def reverse_complement_onehot(x: torch.Tensor) -> torch.Tensor:
-    """Reverse complement of one-hot DNA ``(N, 4, L)`` in ACGT order (also IUPAC fractions)."""
-    return x.flip(-2, -1)
 
 
 class StrandMerge(nn.Module):
