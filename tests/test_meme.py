@@ -125,7 +125,7 @@ def test_jaspar_round_trip_and_shared_file(tmp_path, data_dir):
     by_id = {m.name: m for m in meme.motifs}
     for m in jaspar:
         assert by_id[m.name].alt_name == m.alt_name
-        np.testing.assert_allclose(m.pwm, by_id[m.name].pwm, atol=1e-3)  # 6 decimals, pseudocounts
+        np.testing.assert_allclose(m.pwm, by_id[m.name].pwm, atol=2e-3)  # export pseudocounts
         totals = m.counts.sum(axis=0)  # nsites: the first column's total, as JASPAR's export
         assert m.nsites == round(totals[0])
         assert totals.min() <= by_id[m.name].nsites <= totals.max()
