@@ -336,3 +336,30 @@ def test_read_bed_huge_coordinate_is_an_input_error(tmp_path):
     p = write(tmp_path / "huge.bed", "chr1\t10\t20\nchr1\t5\t99999999999999999999\n")
     with pytest.raises(InputError, match=r"huge\.bed, line 2: end .* too large"):
         read_bed(p)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ">s1 first one\nACGT\nAC\n\n# note\n>s2\nGGG\n",
+        ">a\nACGT\n>b\n",
+        "ACGT\n",
+        ">a\nAC-T\n",
+        ">\nACGT\n",
+        "\n\n",
+    ],
+)
+def test_iter_fasta_records_equals_read_fasta_records(tmp_path, text):
+    """The streaming reader gives the same records, or the same error, as the list reader."""
+    from seqcnn.io.fasta import iter_fasta_records, read_fasta_records
+
+    p = write(tmp_path / "x.fa.gz", "")
+    p.write_bytes(gzip.compress(text.encode()))
+    try:
+        want = read_fasta_records(p)
+    except InputError as err:
+        with pytest.raises(InputError) as got:
+            list(iter_fasta_records(p))
+        assert str(got.value) == str(err)
+    else:
+        assert list(iter_fasta_records(p)) == want

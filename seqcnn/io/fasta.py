@@ -10,6 +10,7 @@ is its description. Blank lines and comment lines (starting with ``#`` or ``;``)
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,10 +25,16 @@ from seqcnn.io.table import (
     read_frame,
     select_targets,
 )
-from seqcnn.io.text import read_text
+from seqcnn.io.text import open_text, read_text
 from seqcnn.sequence import find_invalid
 
-__all__ = ["FastaRecord", "read_fasta", "read_fasta_records", "read_labelled_fasta"]
+__all__ = [
+    "FastaRecord",
+    "iter_fasta_records",
+    "read_fasta",
+    "read_fasta_records",
+    "read_labelled_fasta",
+]
 
 
 class FastaRecord(NamedTuple):
@@ -125,6 +132,81 @@ def read_fasta_records(path: str | os.PathLike, check: bool = True) -> list[Fast
                 line=seq_line_no[i],
             )
     return records
+
+
+def iter_fasta_records(path: str | os.PathLike, check: bool = True) -> Iterator[FastaRecord]:
+    """The records of a FASTA file one by one, read as a stream (memory stays flat).
+
+    The same records, checks and messages as :func:`read_fasta_records`, which holds them all;
+    an error is raised when the reader reaches the bad line.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.fa"
+    >>> _ = p.write_text(">s1 first one\\nACGT\\nAC\\n>s2\\nGGG\\n")
+    >>> [r.name for r in iter_fasta_records(p)]
+    ['s1', 's2']
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", path=p)
+    if p.is_dir():
+        raise InputError("expected a FASTA file, found a directory", path=p)
+    name = description = None
+    header_line = 0
+    chunks: list[str] = []
+    numbers: list[int] = []
+    seen_any = False
+
+    def record() -> FastaRecord:
+        if not chunks:
+            raise InputError(f"record {name!r} has no sequence", path=p, line=header_line)
+        if check:
+            bad = find_invalid(chunks)
+            if bad is not None:
+                i, pos, ch = bad
+                hint = "; RNA (U) must be converted to DNA (T) first" if ch in "Uu" else ""
+                raise InputError(
+                    f"record {name!r}: invalid character {ch!r} at column {pos + 1}; "
+                    "expected A C G T, N or another IUPAC code (R Y S W K M B D H V), in "
+                    f"either case{hint}",
+                    path=p,
+                    line=numbers[i],
+                )
+        return FastaRecord(name, description, "".join(chunks), header_line)
+
+    try:
+        with open_text(p) as fh:
+            for number, raw in enumerate(fh, start=1):
+                line = raw.strip()
+                if not line or line[0] in "#;":
+                    continue
+                seen_any = True
+                if line[0] == ">":
+                    if name is not None:
+                        yield record()
+                    head = line[1:].strip()
+                    if not head:
+                        raise InputError("header line without a record name", path=p, line=number)
+                    parts = head.split(None, 1)
+                    name, description = parts[0], parts[1] if len(parts) > 1 else ""
+                    header_line, chunks, numbers = number, [], []
+                elif name is None:
+                    raise InputError(
+                        f"expected a FASTA header line starting with '>', found {line[:20]!r}",
+                        path=p,
+                        line=number,
+                    )
+                else:
+                    chunks.append(line)
+                    numbers.append(number)
+    except (OSError, EOFError) as err:
+        raise InputError(f"cannot read the file: {err}", path=p) from err
+    if not seen_any:
+        raise InputError("empty file (expected FASTA records: '>name' lines, then sequence)", p)
+    if name is not None:
+        yield record()
 
 
 def read_fasta(path: str | os.PathLike) -> list[tuple[str, str]]:
