@@ -36,6 +36,12 @@ __all__ = [
     "gc_content",
     "find_invalid",
     "check_sequences",
+    "sequence_bytes",
+    "check_bytes",
+    "one_hot_bytes",
+    "CompactOneHot",
+    "to_batch",
+    "dinucleotide_shuffle_bytes",
 ]
 
 ALPHABET = "ACGT"
@@ -251,6 +257,7 @@ def one_hot_encode(
     length: int | None = None,
     ambiguous: str = "zero",
     names: Sequence[str] | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """One-hot encode DNA sequences in ``ACGT`` order.
 
@@ -267,10 +274,13 @@ def one_hot_encode(
         stands for (``R`` = 0.5 A + 0.5 G, ``B`` = 1/3 each of C G T, ``N`` = 0.25 each).
     names : sequence of str (N,), optional
         Record names, used in error messages instead of the bare index.
+    dtype : torch.dtype
+        ``torch.float32`` (default, what models take), another float type, or ``torch.int8``
+        / ``torch.uint8`` / ``torch.bool`` (a quarter of the bytes; zero mode only).
 
     Returns
     -------
-    torch.Tensor (4, L) or (N, 4, L), float32
+    torch.Tensor (4, L) or (N, 4, L), dtype
         ``(4, L)`` for a single string, ``(N, 4, L)`` otherwise.
 
     Raises
@@ -294,18 +304,36 @@ def one_hot_encode(
     torch.Size([2, 4, 4])
     >>> one_hot_encode("R", ambiguous="iupac")[:, 0].tolist()
     [0.5, 0.0, 0.5, 0.0]
+    >>> one_hot_encode(["AC"], dtype=torch.int8).dtype
+    torch.int8
     """
     if ambiguous not in AMBIGUOUS_MODES:
         raise ValueError(f"ambiguous must be one of {AMBIGUOUS_MODES}, got {ambiguous!r}")
+    integer = dtype in _INT_DTYPES
+    if integer and ambiguous != "zero":
+        raise ValueError(f"ambiguous='iupac' gives fractions; dtype {dtype} cannot hold them")
     items, single = _as_list(seqs)
     if names is not None and len(names) != len(items):
         raise ValueError(f"names has {len(names)} items but there are {len(items)} sequences")
     n = len(items)
     if n == 0:
-        return torch.zeros((0, 4, length or 0), dtype=torch.float32)
-    codes, lengths, starts, bad = _scan(items)
+        return torch.zeros((0, 4, length or 0), dtype=dtype)
+    if ambiguous == "zero":
+        # one translate pass maps bases to 0-3 (4: no base) and invalid bytes to 255
+        lengths, starts = _offsets(items)
+        try:
+            coded = "".join(items).encode("ascii").translate(_CODE_BYTES)
+        except UnicodeEncodeError as err:
+            coded, flat = b"", err.start
+        else:
+            flat = coded.find(b"\xff")
+        bad = None if flat < 0 else (*_locate(starts, lengths, flat),)
+        codes = np.frombuffer(coded, dtype=np.uint8)
+    else:
+        codes, lengths, starts, bad = _scan(items)
     if bad is not None:
-        i, pos, ch = bad
+        i, pos = bad[0], bad[1]
+        ch = items[i][pos]
         record = None if names is None else str(names[i])
         raise InputError(f"sequence {i}: {invalid_character_message(ch, pos)}", record=record)
     longest = int(lengths.max())
@@ -322,25 +350,28 @@ def one_hot_encode(
                 record=record,
             )
         out_len = length
-    if ambiguous == "zero":
-        # index of each base (0-3; 4 = none), then one comparison writes the whole tensor
-        codes = np.frombuffer(codes.tobytes().translate(_BASE_INDEX_BYTES), dtype=np.uint8)
-        fill = 4
-    else:
-        fill = 0  # byte 0: an all-zero row of the IUPAC table
+    fill = 4 if ambiguous == "zero" else 0  # byte 0: an all-zero row of the IUPAC table
     if out_len == longest and bool((lengths == longest).all()):
         grid = codes.reshape(n, out_len)
     else:
         grid = np.full((n, out_len), fill, dtype=np.uint8)
         # row-major boolean mask: the first lengths[i] cells of row i, in order
         grid[np.arange(out_len) < lengths[:, None]] = codes
-    out = np.empty((n, 4, out_len), dtype=np.float32)
     if ambiguous == "zero":
+        # one broadcast comparison writes the whole tensor
+        np_dtype = np.float32 if dtype is torch.float32 else np.bool_
+        out = np.empty((n, 4, out_len), dtype=np_dtype)
         np.equal(grid[:, None, :], _CHANNELS[None, :, None], out=out, casting="unsafe")
+        x = torch.from_numpy(out)
+        if dtype in (torch.int8, torch.uint8):
+            x = x.view(dtype)  # bool bytes are 0/1: a view, no copy
+        elif dtype is not torch.float32:
+            x = x.to(dtype)
     else:
+        out = np.empty((n, 4, out_len), dtype=np.float32)
         for c in range(4):
             np.take(_ONEHOT_IUPAC_T[c], grid, out=out[:, c, :])
-    x = torch.from_numpy(out)
+        x = torch.from_numpy(out).to(dtype)
     return x[0] if single else x
 
 
@@ -734,3 +765,332 @@ def gc_content(seqs: str | Sequence[str] | np.ndarray) -> float | np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(n_acgt > 0, n_gc / np.maximum(n_acgt, 1), np.nan)
     return float(frac[0]) if single else frac
+
+
+# ---------------------------------------------------------------------------- compact storage
+# Sequences are held as their ASCII bytes (one byte per base, the text as read: soft-masked
+# lower case and IUPAC codes kept), and become one-hot per batch, on the batch's device,
+# through a 256-entry table. One ``bytes.translate`` pass both validates and looks up: bytes
+# that are no nucleotide code map to 255, found afterwards with one ``memchr``.
+PAD_BYTE = 0  # padding: an all-zero column in both ambiguous modes (N is 0.25s in "iupac")
+_INVALID = 255
+_CODE_BYTES = bytes(int(_BASE_INDEX[b]) if _VALID[b] else _INVALID for b in range(256))
+_INT_DTYPES = (torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64, torch.bool)
+_LUT_CACHE: dict[tuple, torch.Tensor] = {}
+
+
+def _first_invalid(raw: bytes) -> int:
+    """Position of the first byte that is no nucleotide code, or -1 (one pass, in C)."""
+    if not raw.translate(None, _VALID_BYTES):
+        return -1
+    return raw.translate(_CODE_BYTES).find(b"\xff")
+
+
+def _check_length(length: int, lengths: np.ndarray, names) -> int:
+    if length < 0:
+        raise ValueError(f"length must be >= 0, got {length}")
+    longest = int(lengths.max())
+    if longest > length:
+        i = int(np.argmax(lengths))
+        record = None if names is None else str(names[i])
+        raise InputError(
+            f"sequence {i} is {longest} bp long, longer than the requested length {length}",
+            record=record,
+        )
+    return length
+
+
+def sequence_bytes(
+    seqs: str | Sequence[str] | np.ndarray,
+    length: int | None = None,
+    names: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Sequences as a ``(N, L)`` grid of their ASCII bytes, validated: the compact form.
+
+    Parameters
+    ----------
+    seqs : str or sequence of str (N,)
+    length : int, optional
+        Pad on the right to this length (with byte 0, an all-zero column, as
+        :func:`one_hot_encode` pads); by default the longest sets it.
+    names : sequence of str (N,), optional
+        Record names for error messages.
+
+    Returns
+    -------
+    numpy.ndarray (N, L) uint8
+        One byte per base; :func:`one_hot_bytes` and :class:`CompactOneHot` turn them into
+        one-hot ``(N, 4, L)``, identical to :func:`one_hot_encode` of the strings.
+
+    Raises
+    ------
+    InputError
+        As :func:`one_hot_encode`.
+
+    Examples
+    --------
+    >>> sequence_bytes(["ACgt", "TR"]).tobytes()
+    b'ACgtTR\\x00\\x00'
+    """
+    items, _ = _as_list(seqs)
+    if names is not None and len(names) != len(items):
+        raise ValueError(f"names has {len(names)} items but there are {len(items)} sequences")
+    if not items:
+        return np.zeros((0, length or 0), dtype=np.uint8)
+    lengths, starts = _offsets(items)
+    try:
+        raw = "".join(items).encode("ascii")
+    except UnicodeEncodeError as err:
+        raw, bad = b"", err.start
+    else:
+        bad = _first_invalid(raw)
+    if bad >= 0:
+        i, pos = _locate(starts, lengths, bad)
+        record = None if names is None else str(names[i])
+        raise InputError(
+            f"sequence {i}: {invalid_character_message(items[i][pos], pos)}", record=record
+        )
+    longest = int(lengths.max())
+    out_len = longest if length is None else _check_length(length, lengths, names)
+    flat = np.frombuffer(raw, dtype=np.uint8)
+    if out_len == longest and bool((lengths == longest).all()):
+        return flat.reshape(len(items), out_len).copy()
+    grid = np.full((len(items), out_len), PAD_BYTE, dtype=np.uint8)
+    grid[np.arange(out_len) < lengths[:, None]] = flat  # row-major: row i's first cells
+    return grid
+
+
+def check_bytes(raw: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
+    """Raise :class:`InputError` for the first byte of ``raw`` (N, L) that is no nucleotide
+    code (e.g. in genome windows from :meth:`Genome.window_codes`); returns ``raw``.
+
+    Examples
+    --------
+    >>> check_bytes(np.frombuffer(b"ACGTNa", dtype=np.uint8)).tobytes()
+    b'ACGTNa'
+    """
+    arr = np.ascontiguousarray(raw, dtype=np.uint8)
+    bad = _first_invalid(arr.tobytes())
+    if bad >= 0:
+        width = arr.shape[-1] if arr.ndim > 1 else arr.size
+        i, pos = divmod(bad, max(width, 1))
+        record = None if names is None else str(names[i])
+        label = "" if arr.ndim == 1 else f"sequence {i}: "
+        ch = chr(arr.reshape(-1)[bad])
+        raise InputError(label + invalid_character_message(ch, pos), record=record)
+    return raw
+
+
+def _lut(ambiguous: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(256, 4) one-hot rows per byte, on ``device``."""
+    key = (ambiguous, dtype, str(device))
+    lut = _LUT_CACHE.get(key)
+    if lut is None:
+        table = _ONEHOT_ZERO if ambiguous == "zero" else _ONEHOT_IUPAC
+        lut = torch.from_numpy(table).to(device=device, dtype=dtype)
+        _LUT_CACHE[key] = lut
+    return lut
+
+
+def one_hot_bytes(
+    raw: torch.Tensor | np.ndarray,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device | None = None,
+    ambiguous: str = "zero",
+) -> torch.Tensor:
+    """One-hot ``(N, 4, L)`` of ASCII bytes ``(N, L)``, made where the bytes are.
+
+    On a GPU the batch crosses the bus as one byte per base and becomes one-hot there.
+
+    Parameters
+    ----------
+    raw : torch.Tensor or numpy.ndarray (N, L) or (L,) uint8
+        From :func:`sequence_bytes` or :meth:`Genome.window_codes` (already validated).
+    dtype : torch.dtype
+    device : str or torch.device, optional
+        Move the bytes there first (default: where they are).
+    ambiguous : {"zero", "iupac"}
+        As in :func:`one_hot_encode`.
+
+    Returns
+    -------
+    torch.Tensor (N, 4, L) or (4, L)
+
+    Examples
+    --------
+    >>> one_hot_bytes(sequence_bytes("ACN"))[0].int().tolist()
+    [[1, 0, 0], [0, 1, 0], [0, 0, 0], [0, 0, 0]]
+    """
+    t = torch.as_tensor(raw)
+    if device is not None:
+        t = t.to(device, non_blocking=True)
+    lut = _lut(ambiguous, dtype, t.device)
+    return lut[t.long()].transpose(-1, -2).contiguous()
+
+
+class CompactOneHot:
+    """ASCII bytes ``(N, L)`` that index like a ``(N, 4, L)`` float32 one-hot tensor.
+
+    What datasets hold instead of float32 one-hot: one byte per base instead of sixteen.
+    Indexing (``x[i]``, ``x[a:b]``, ``x[index_tensor]``) returns float32 one-hot of those
+    rows, on the CPU; :meth:`batch` makes the one-hot on a device from the bytes moved there
+    (pinned memory and a non-blocking copy from the CPU to CUDA).
+
+    Parameters
+    ----------
+    data : torch.Tensor or numpy.ndarray (N, L) uint8
+        Validated ASCII bytes (:func:`sequence_bytes`, :func:`check_bytes`).
+    ambiguous : {"zero", "iupac"}
+
+    Examples
+    --------
+    >>> x = CompactOneHot(sequence_bytes(["ACGT", "TTGA"]))
+    >>> x.shape, x[1].shape, x[torch.tensor([1, 0])].shape, x.nbytes
+    (torch.Size([2, 4, 4]), torch.Size([4, 4]), torch.Size([2, 4, 4]), 8)
+    >>> torch.equal(x[:], one_hot_encode(["ACGT", "TTGA"]))
+    True
+    """
+
+    dtype = torch.float32
+    ndim = 3
+
+    def __init__(self, data: torch.Tensor | np.ndarray, ambiguous: str = "zero") -> None:
+        t = torch.as_tensor(data)
+        if t.dtype != torch.uint8 or t.ndim != 2:
+            raise ValueError(f"data must be uint8 (N, L), got {t.dtype} {tuple(t.shape)}")
+        if ambiguous not in AMBIGUOUS_MODES:
+            raise ValueError(f"ambiguous must be one of {AMBIGUOUS_MODES}, got {ambiguous!r}")
+        self.data, self.ambiguous = t, ambiguous
+
+    @property
+    def shape(self) -> torch.Size:
+        n, length = self.data.shape
+        return torch.Size([n, 4, length])
+
+    @property
+    def device(self) -> torch.device:
+        return self.data.device
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.numel()
+
+    def size(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    def __getitem__(self, index) -> torch.Tensor:
+        return one_hot_bytes(self.data[index], ambiguous=self.ambiguous)
+
+    def batch(
+        self,
+        index,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
+        """One-hot of rows ``index`` made on ``device``."""
+        part = self.data[index]
+        if device is not None and torch.device(device).type == "cuda" and not part.is_cuda:
+            part = part.pin_memory()
+        return one_hot_bytes(part, dtype=dtype, device=device, ambiguous=self.ambiguous)
+
+    def to(self, device: str | torch.device) -> CompactOneHot:
+        """The same bytes on ``device`` (one byte per base there)."""
+        return CompactOneHot(self.data.to(device), self.ambiguous)
+
+    def float(self) -> torch.Tensor:
+        """The whole one-hot tensor (16 bytes per base: for small sets only)."""
+        return one_hot_bytes(self.data, ambiguous=self.ambiguous)
+
+    def __repr__(self) -> str:
+        return f"CompactOneHot({len(self)} x {self.data.shape[1]} bp, uint8)"
+
+
+def to_batch(
+    x: torch.Tensor | CompactOneHot, index, device: str | torch.device | None = None
+) -> torch.Tensor:
+    """``x[index]`` as the model's input on ``device``: one-hot made there for compact ``x``,
+    else moved with pinned memory and a non-blocking copy to CUDA.
+
+    Examples
+    --------
+    >>> to_batch(CompactOneHot(sequence_bytes(["ACGT", "TTGA"])), slice(0, 1)).shape
+    torch.Size([1, 4, 4])
+    """
+    if isinstance(x, CompactOneHot):
+        return x.batch(index, device)
+    part = x[index]
+    if device is None:
+        return part
+    if torch.device(device).type == "cuda" and not part.is_cuda:
+        part = part.pin_memory()
+    return part.to(device, non_blocking=True)
+
+
+def dinucleotide_shuffle_bytes(
+    raw: np.ndarray,
+    n: int = 1,
+    seed: int | np.random.Generator | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Dinucleotide shuffles of equal-length sequences held as bytes, written into ``out``.
+
+    The same draws as :func:`dinucleotide_shuffle_many` on the same strings and seed (so
+    training with either gives the same negatives), without making strings: the work goes
+    chunk by chunk, and only ``out`` is as large as the result.
+
+    Parameters
+    ----------
+    raw : numpy.ndarray (M, L) uint8
+    n : int
+        Shuffles per row.
+    seed : int or numpy.random.Generator, optional
+    out : numpy.ndarray (M * n, L) uint8, optional
+        Where to write them (e.g. the negative rows of a training buffer).
+
+    Returns
+    -------
+    numpy.ndarray (M * n, L) uint8
+        All ``n`` shuffles of row 0, then of row 1, ...
+
+    Examples
+    --------
+    >>> seqs = ["ACGTTGCAAC", "GGGCCCATAT"]
+    >>> a = dinucleotide_shuffle_bytes(sequence_bytes(seqs), n=2, seed=0)
+    >>> [r.tobytes().decode() for r in a] == dinucleotide_shuffle_many(seqs, n=2, seed=0)
+    True
+    """
+    raw = np.asarray(raw, dtype=np.uint8)
+    if raw.ndim != 2:
+        raise ValueError(f"raw must be (M, L), got shape {raw.shape}")
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    m, width = raw.shape
+    total = m * n
+    if out is None:
+        out = np.empty((total, width), dtype=np.uint8)
+    elif out.shape != (total, width) or out.dtype != np.uint8:
+        raise ValueError(f"out must be uint8 of shape {(total, width)}, got {out.shape}")
+    rng = _rng(seed)
+    if total == 0:
+        return out
+    if width <= 2:
+        out[:] = np.repeat(raw, n, axis=0)
+        return out
+    counts = np.zeros(256, dtype=np.int64)
+    for c in range(0, m, 1 << 16):
+        counts += np.bincount(raw[c : c + (1 << 16)].ravel(), minlength=256)
+    symbols = np.flatnonzero(counts)
+    to_id = np.zeros(256, dtype=np.uint8 if symbols.size < 255 else np.intp)
+    to_id[symbols] = np.arange(symbols.size)
+    k = int(symbols.size)
+    sym = symbols.astype(np.uint8)
+    rows = max(1, min(_SHUFFLE_ROWS, _SHUFFLE_BASES // width))
+    lens = np.full(rows, width, dtype=np.int64)
+    for c in range(0, total, rows):
+        src = np.arange(c, min(c + rows, total)) // n
+        ids = to_id[raw[src]]
+        out[c : c + len(src)] = sym[_shuffle_chunk(ids, lens[: len(src)], k, rng)]
+    return out

@@ -279,3 +279,92 @@ def test_itertools_helper_agrees_with_brute_force():
         if p[0] == s[0] and doublets("".join(p)) == doublets(s)
     }
     assert set(_all_arrangements(s)) == brute
+
+
+# ---------------------------------------------------------------------------- compact storage
+def mixed_seqs(n=50, seed=4):
+    """Unequal lengths, lower case, N and other IUPAC codes."""
+    return random_seqs(n, alphabet="ACGTacgtNnRYkw", low=1, high=40, seed=seed)
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.bool, torch.float16])
+def test_one_hot_encode_dtypes_equal_float32(dtype):
+    seqs = mixed_seqs()
+    want = one_hot_encode(seqs, length=45)
+    got = one_hot_encode(seqs, length=45, dtype=dtype)
+    assert got.dtype == dtype and got.shape == want.shape
+    assert torch.equal(got.float(), want)
+    if dtype != torch.float16:
+        with pytest.raises(ValueError, match="fractions"):
+            one_hot_encode(seqs, ambiguous="iupac", dtype=dtype)
+    else:
+        want = one_hot_encode(seqs, ambiguous="iupac")
+        assert torch.equal(one_hot_encode(seqs, ambiguous="iupac", dtype=dtype).float(), want)
+
+
+def test_one_hot_encode_int8_equals_tangermeme():
+    tangermeme = pytest.importorskip("tangermeme.utils")
+    seqs = random_seqs(20, alphabet="ACGTN", low=30, high=30, seed=2)
+    ours = one_hot_encode(seqs, dtype=torch.int8)
+    theirs = torch.stack([tangermeme.one_hot_encode(s) for s in seqs])
+    assert torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize("ambiguous", ["zero", "iupac"])
+def test_sequence_bytes_one_hot_equals_one_hot_encode(ambiguous):
+    from seqcnn.sequence import CompactOneHot, one_hot_bytes, sequence_bytes, to_batch
+
+    seqs = mixed_seqs()
+    raw = sequence_bytes(seqs, length=42)
+    assert raw.dtype == np.uint8 and raw.shape == (50, 42)
+    want = one_hot_encode(seqs, length=42, ambiguous=ambiguous)
+    assert torch.equal(one_hot_bytes(raw, ambiguous=ambiguous), want)
+    x = CompactOneHot(raw, ambiguous=ambiguous)
+    assert x.shape == want.shape and len(x) == 50 and x.nbytes == raw.size
+    idx = torch.tensor([3, 0, 49])
+    assert torch.equal(x[idx], want[idx]) and torch.equal(x[5], want[5])
+    assert torch.equal(x[10:20], want[10:20]) and torch.equal(x.float(), want)
+    assert torch.equal(x.batch(idx, device="cpu"), want[idx])
+    assert torch.equal(to_batch(x, idx, "cpu"), to_batch(want, idx, "cpu"))
+    assert x.to("cpu").data.dtype == torch.uint8
+
+
+def test_sequence_bytes_errors_name_the_sequence():
+    from seqcnn.sequence import check_bytes, sequence_bytes
+
+    with pytest.raises(
+        InputError, match=r"record 'rec2': sequence 1: invalid character '-' at position 3"
+    ):
+        sequence_bytes(["ACGT", "AC-T"], names=["rec1", "rec2"])
+    with pytest.raises(InputError, match="longer than the requested length 3"):
+        sequence_bytes(["ACGT"], length=3)
+    raw = np.frombuffer(b"ACGTAC*T", dtype=np.uint8).reshape(2, 4)
+    with pytest.raises(InputError, match=r"sequence 1: invalid character '\*' at position 3"):
+        check_bytes(raw)
+    assert check_bytes(raw[:1]) is not None
+
+
+@pytest.mark.parametrize("n,width,count", [(1, 101, 300), (3, 17, 40), (2, 3, 10), (1, 2, 5)])
+def test_dinucleotide_shuffle_bytes_equals_string_shuffle(n, width, count):
+    """The same draws as dinucleotide_shuffle_many, for any seed: training is unchanged."""
+    from seqcnn.sequence import dinucleotide_shuffle_bytes, sequence_bytes
+
+    seqs = random_seqs(count, alphabet="ACGTNacgt", low=width, high=width, seed=width)
+    for seed in (0, 7):
+        want = dinucleotide_shuffle_many(seqs, n=n, seed=np.random.default_rng([seed, 1]))
+        out = np.zeros((count * n, width), dtype=np.uint8)
+        got = dinucleotide_shuffle_bytes(
+            sequence_bytes(seqs), n=n, seed=np.random.default_rng([seed, 1]), out=out
+        )
+        assert got is out
+        assert [r.tobytes().decode() for r in got] == want
+
+
+def test_dinucleotide_shuffle_bytes_many_chunks():
+    """More rows than one chunk holds (2**21 bases): chunking draws as the string version."""
+    from seqcnn.sequence import dinucleotide_shuffle_bytes, sequence_bytes
+
+    seqs = random_seqs(2200, alphabet="ACGT", low=1000, high=1000, seed=9)
+    want = dinucleotide_shuffle_many(seqs, n=1, seed=3)
+    got = dinucleotide_shuffle_bytes(sequence_bytes(seqs), n=1, seed=3)
+    assert got.tobytes().decode() == "".join(want)
