@@ -43,7 +43,7 @@ from seqcnn.predict import predict
 from seqcnn.train import TrainConfig, Trainer, is_main_process
 from seqcnn.utils import atomic_write
 
-__all__ = ["train_run", "evaluate_run", "predict_run"]
+__all__ = ["train_run", "evaluate_run", "predict_run", "score_variants_run"]
 
 
 # ---------------------------------------------------------------------------- train
@@ -293,3 +293,72 @@ def predict_run(
     with atomic_write(out, newline="") as fh:
         frame.to_csv(fh, sep="\t", index=False, float_format="%.6g")
     return frame
+
+
+# ---------------------------------------------------------------------------- score-variants
+def score_variants_run(
+    run_dir: str | Path,
+    vcf: str | Path,
+    fasta: str | Path,
+    out: str | Path,
+    length: int | None = None,
+    scale: str = "logit",
+    ref_policy: str = "skip",
+    edge: str = "pad",
+    n_shuffles: int = 0,
+    seed: int = 0,
+    info_prefix: str = "SEQCNN",
+    batch_size: int = 512,
+    device: str = "auto",
+    verbose: bool = False,
+    command: str | None = None,
+):
+    """Score every ALT allele of a VCF with a run; writes a TSV or an annotated VCF (by suffix).
+
+    The window length is the run's input length (``config.json``) unless ``length`` is given,
+    which only models that accept any length (global pooling, as DeepBind) allow. See
+    :mod:`seqcnn.variants` for the window rule, the statuses and the significance null.
+
+    Returns
+    -------
+    seqcnn.variants.VariantSummary
+        Records, ALT alleles, scored, skipped by reason, flags, warnings.
+    """
+    from seqcnn.train import resolve_device
+    from seqcnn.variants import VariantScorer, accepts_length, write_variant_scores
+
+    model, config = checkpoint.load_run(run_dir)
+    described = config.get("input", {})
+    if described.get("kind", "sequence") != "sequence" or "length" not in described:
+        raise ConfigError(
+            f"score-variants needs a DNA sequence model; {run_dir} was trained on "
+            f"{described.get('kind', 'unknown')} inputs"
+        )
+    trained = int(described["length"])
+    targets = list(config["targets"])
+    if length is not None and length != trained:
+        if not accepts_length(model, length, len(targets)):
+            raise ConfigError(
+                f"--length {length}: the model of {run_dir} ({config['model']['name']}) only "
+                f"takes windows of its training length {trained}; --length works for models "
+                "with global pooling (deepbind), or leave it out"
+            )
+    model = model.to(resolve_device(device))
+    scorer = VariantScorer(
+        model,
+        fasta,
+        length or trained,
+        targets=targets,
+        task=config["task"],
+        scale=scale,
+        ref_policy=ref_policy,
+        edge=edge,
+        n_shuffles=n_shuffles,
+        seed=seed,
+        batch_size=batch_size,
+        verbose=verbose,
+    )
+    header = [f"seqcnnRun={Path(run_dir).resolve()}", f"seqcnnWindow={length or trained}"]
+    return write_variant_scores(
+        scorer, vcf, out, command=command, info_prefix=info_prefix, header=header
+    )

@@ -731,6 +731,13 @@ def write_variant_scores(
     reader = VcfReader(vcf)
     if name.endswith((".vcf", ".vcf.gz", ".vcf.bgz")):
         _write_vcf(scorer, reader, out, meta, info_prefix)
+        if scorer.vcf_indexed is False:
+            message = (
+                f"{out.name} is bgzipped but not tabix-indexed: the input records are not "
+                "sorted (bcftools sort, then index)"
+            )
+            scorer.summary.warnings.append(message)
+            warnings.warn(message, stacklevel=2)
     elif name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):
         _write_tsv(scorer, reader, out, meta)
     else:
