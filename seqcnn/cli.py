@@ -451,6 +451,7 @@ def cmd_list_models(args: argparse.Namespace) -> int:
 
 
 def cmd_score_variants(args: argparse.Namespace) -> int:
+    import shlex
     import warnings
 
     from seqcnn.runs import score_variants_run
@@ -473,7 +474,7 @@ def cmd_score_variants(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             device=args.device,
             verbose=not args.quiet,
-            command=" ".join(["seqcnn", *sys.argv[1:]]),
+            command=shlex.join(["seqcnn", *args.argv]),
         )
     for message in dict.fromkeys(str(w.message) for w in caught):
         _say(f"seqcnn score-variants: warning: {message}")
@@ -506,6 +507,7 @@ def _say(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``seqcnn`` command; returns the exit code."""
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for headers that record it
     from seqcnn.exceptions import MissingDependencyError, SeqcnnError
 
     try:

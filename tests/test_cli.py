@@ -14,7 +14,7 @@ import pytest
 from seqcnn.cli import main
 
 REPO_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
-VERBS = ["train", "evaluate", "predict", "list-models", "demo"]
+VERBS = ["train", "evaluate", "predict", "score-variants", "list-models", "demo"]
 
 
 def run(capsys, *argv: str) -> tuple[int, str]:
@@ -334,3 +334,64 @@ def test_invalid_data_options_are_one_line_errors(options, expected, tmp_path, c
     lines = [line for line in out.splitlines() if line.strip()]
     assert code == 1 and len(lines) == 1 and "Traceback" not in out, out
     assert expected in lines[0], lines[0]
+
+
+def _tiny_run(run_dir: Path, length: int = 31, name: str = "deepbind", **args) -> Path:
+    """A run directory with a small untrained model (config.json + weights)."""
+    import torch
+
+    from seqcnn.checkpoint import save_weights, write_config
+    from seqcnn.models import create_model
+
+    torch.manual_seed(0)
+    run_dir.mkdir()
+    model = create_model(name, n_outputs=1, **args)
+    config = {
+        "model": {"name": name, "args": {"n_outputs": 1, **args}},
+        "task": "binary",
+        "targets": ["Bound"],
+        "input": {"kind": "sequence", "length": length, "alphabet": "ACGT", "ambiguous": "zero"},
+    }
+    write_config(config, run_dir)
+    save_weights(model, run_dir / "model.safetensors")
+    return run_dir
+
+
+def test_score_variants_tsv_vcf_and_errors(tmp_path, capsys):
+    run_dir = _tiny_run(tmp_path / "run", n_filters=4, filter_width=5, hidden=0)
+    fa = tmp_path / "g.fa"
+    fa.write_text(">chr1\n" + "ACGTTGCAAC" * 20 + "\n")
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "1\t54\trs1\tT\tA,C\t.\t.\tX=1\nchr1\t60\trs2\tG\tC\t.\t.\t.\n"
+        "chr7\t5\trs3\tA\tG\t.\t.\t.\n"
+    )
+    code, text = run(capsys, "score-variants", run_dir, "--vcf", vcf, "--fasta", fa, "-o",
+                     tmp_path / "e.tsv", "-q")  # fmt: skip
+    assert code == 0, text
+    expected = "3 records, 4 ALT alleles: 2 scored, 2 skipped (ref_mismatch 1, unknown_contig 1)"
+    assert expected in text and "contigs matched by alias: 1->chr1" in text
+    assert "genome build" in text  # 1 of 2 checked records differ: the warning line
+    frame = pd.read_csv(tmp_path / "e.tsv", sep="\t", comment="#")
+    assert list(frame["status"]) == ["ok", "ok", "ref_mismatch", "unknown_contig"]
+    assert {"Bound_ref", "Bound_alt", "Bound_delta"} <= set(frame.columns)
+    out = tmp_path / "e.vcf.gz"
+    code, text = run(capsys, "score-variants", run_dir, "--vcf", vcf, "--fasta", fa, "-o", out,
+                     "--significance", "9", "--length", "41", "-q")  # fmt: skip
+    assert code == 0, text
+    lines = gzip.open(tmp_path / "e.vcf.gz", "rt").read().splitlines()
+    assert any(ln.startswith("##seqcnnCommand=seqcnn score-variants") for ln in lines)
+    assert any(ln.startswith("##seqcnnNull=the same edit in 9") for ln in lines)
+    assert (tmp_path / "e.vcf.gz.tbi").is_file()
+    assert lines[-3].split("\t")[7].startswith("X=1;SEQCNN_Bound_REF=")
+    code, text = run(capsys, "score-variants", run_dir, "--vcf", vcf, "--fasta", fa, "-o",
+                     tmp_path / "f.tsv", "--ref-policy", "fail", "-q")  # fmt: skip
+    assert code == 1 and "v.vcf, line 4" in text and len(text.strip().splitlines()) == 1
+    fixed = _tiny_run(tmp_path / "dilated", length=101, name="dilated")
+    code, text = run(capsys, "score-variants", fixed, "--vcf", vcf, "--fasta", fa, "-o",
+                     tmp_path / "h.tsv", "--length", "57")  # fmt: skip
+    assert code == 1 and "only takes windows of its training length 101" in text
+    code, text = run(capsys, "score-variants", tmp_path / "missing", "--vcf", vcf, "--fasta", fa,
+                     "-o", tmp_path / "g.tsv")  # fmt: skip
+    assert code == 1 and "run directory not found" in text
