@@ -321,3 +321,59 @@ def test_deeplift_complete_on_default_deepbind():
     )
     ig = attribute(model, x, method="integrated-gradients", n_steps=64)
     assert ig.delta.abs().max() < 0.05 * float(expected.abs().max()) + 1e-4
+
+
+# --------------------------------------------------------------------------------------------
+# known answer: the planted sites of the demo data
+
+
+@pytest.fixture(scope="module")
+def demo_model_and_sites():
+    """A small DeepBind trained for 2 epochs on the demo data (~4 s), and the test positives
+    that carry a planted site with their one-hot sequences."""
+    import pandas as pd
+
+    from seqcnn.data_files import demo_data_dir
+
+    root = demo_data_dir()
+    train = pd.read_csv(root / "train.tsv.gz", sep="\t")
+    x = one_hot_encode(list(train["sequence"]))
+    y = torch.tensor(train["bound"].to_numpy(), dtype=torch.float32)
+    torch.manual_seed(0)
+    model = create_model("deepbind", n_filters=16, filter_width=15, hidden=0, dropout=0.0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(2):
+        order = torch.randperm(len(x))
+        for i in range(0, len(x), 100):
+            idx = order[i : i + 100]
+            loss = nn.functional.binary_cross_entropy_with_logits(model(x[idx])[:, 0], y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    test = pd.read_csv(root / "test.tsv.gz", sep="\t").set_index("id")
+    sites = pd.read_csv(root / "sites.tsv.gz", sep="\t")
+    sites = sites[(sites["split"] == "test") & (sites["bound"] == 1) & (sites["kind"] == "site")]
+    xs = one_hot_encode(list(test.loc[sites["id"], "sequence"]))
+    return model, xs, sites
+
+
+def _fraction_found(scores: torch.Tensor, sites) -> float:
+    """Share of sequences with >= 7 of their 10 highest-scoring positions in the site +- 2 bp."""
+    top = scores.argsort(dim=1, descending=True)[:, :10].numpy()
+    lo = sites["start"].to_numpy()[:, None] - 2
+    hi = sites["end"].to_numpy()[:, None] + 2
+    return float((((top >= lo) & (top < hi)).sum(1) >= 7).mean())
+
+
+def test_attributions_find_the_planted_sites(demo_model_and_sites):
+    model, xs, sites = demo_model_and_sites
+    assert len(sites) > 200
+    found = {"ism": _fraction_found(position_scores(ism(model, xs)), sites)}
+    for method in ("deeplift", "integrated-gradients"):
+        values = attribute(model, xs, method=method, n_steps=20).values
+        found[method] = _fraction_found(values.sum(1).abs(), sites)
+    # a random ranking puts 7 of 10 inside a 19-bp window of 101 bp almost never
+    shuffled = _fraction_found(torch.rand(xs.shape[0], xs.shape[2]), sites)
+    assert shuffled < 0.05
+    assert all(f >= 0.8 for f in found.values()), found
