@@ -20,7 +20,7 @@ import pandas as pd
 from seqcnn.exceptions import InputError
 from seqcnn.io.text import read_text
 
-__all__ = ["read_bed", "windows", "overlaps", "merge_intervals", "BED_COLUMNS"]
+__all__ = ["read_bed", "windows", "overlaps", "merge_intervals", "parse_region", "BED_COLUMNS"]
 
 #: Columns of the frame :func:`read_bed` returns (``summit`` and the narrowPeak scores only
 #: for narrowPeak files; ``line`` is the 1-based line in the file).
@@ -405,3 +405,37 @@ def overlaps(
         ok = j >= 0
         hit[sel[ok]] = re[j[ok]] > start[sel[ok]]
     return hit
+
+
+def parse_region(text: str) -> tuple[str, int, int]:
+    """A region written ``chrom:start-end`` (1-based, inclusive, as samtools and tabix).
+
+    Parameters
+    ----------
+    text : str
+        ``chr1:1001-1100`` (thousands separators allowed: ``chr1:1,001-1,100``); the last
+        ``:`` separates the contig name, which may contain ``:`` itself.
+
+    Returns
+    -------
+    (str, int, int)
+        The contig and the **0-based, half-open** ``start, end`` (``chr1:1001-1100`` is
+        ``("chr1", 1000, 1100)``, 100 bases).
+
+    Examples
+    --------
+    >>> parse_region("chr1:1,001-1,100")
+    ('chr1', 1000, 1100)
+    """
+    chrom, sep, span = str(text).strip().rpartition(":")
+    first, dash, last = span.replace(",", "").partition("-")
+    if not sep or not chrom or not dash or not first.isdigit() or not last.isdigit():
+        raise InputError(
+            f"region {text!r}: expected chrom:start-end, 1-based and inclusive (chr1:1001-1100)"
+        )
+    start, end = int(first), int(last)
+    if start < 1 or end < start:
+        raise InputError(
+            f"region {text!r}: expected 1 <= start <= end (1-based, inclusive coordinates)"
+        )
+    return chrom, start - 1, end
