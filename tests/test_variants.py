@@ -479,3 +479,16 @@ def test_bad_output_extension(genome, tmp_path):
     scorer = VariantScorer(LinearOneHot(11, 1), genome, 11)
     with pytest.raises(ConfigError, match=r"\.tsv"):
         write_variant_scores(scorer, vcf, tmp_path / "x.parquet")
+
+
+def test_output_may_not_overwrite_the_input(genome, tmp_path):
+    vcf = write_vcf(tmp_path / "x.vcf", [("chr1", 50, "a", "A", "C")])
+    scorer = VariantScorer(LinearOneHot(11, 1), genome, 11)
+    with pytest.raises(ConfigError, match="overwrite the input"):
+        write_variant_scores(scorer, vcf, vcf)
+    assert vcf.read_text().startswith("##fileformat")
+
+
+def test_probability_scale_needs_a_classifier(genome):
+    with pytest.raises(ConfigError, match="classification"):
+        VariantScorer(LinearOneHot(11, 1), genome, 11, task="regression", scale="probability")
