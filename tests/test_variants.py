@@ -492,3 +492,42 @@ def test_output_may_not_overwrite_the_input(genome, tmp_path):
 def test_probability_scale_needs_a_classifier(genome):
     with pytest.raises(ConfigError, match="classification"):
         VariantScorer(LinearOneHot(11, 1), genome, 11, task="regression", scale="probability")
+
+
+# ---------------------------------------------------------------- real data
+def test_genome_slice_eqtls_and_gwas_variants(data_dir, tmp_path):
+    from seqcnn.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("deepbind", n_filters=8, filter_width=9, hidden=0)
+    fasta = data_dir / "genome-slice" / "baskerville_hg38_chr1_first1Mb.fa.gz"
+    eqtl = score_variants(model, data_dir / "genome-slice" / "eqtl_chr1.hg38.std.vcf", fasta, 101)
+    assert len(eqtl) == 8 and (eqtl["status"] == "ok").all()  # REF agrees with the slice
+    assert not eqtl.attrs["summary"].warnings
+    gwas = score_variants(
+        model, data_dir / "gwas-variants" / "regulatory_validated.hg19.std.vcf", fasta, 101
+    )
+    s = gwas.attrs["summary"]
+    assert (s.records, s.alleles, s.scored) == (16, 16, 0)
+    assert set(gwas["status"]) == {"unknown_contig", "out_of_bounds"}
+    assert s.skipped["out_of_bounds"] == 3  # the chr1 variants lie past the first 1 Mb
+
+
+def test_saturation_mutagenesis_every_record_accounted_for(data_dir, tmp_path):
+    from seqcnn.models import create_model
+
+    pysam = pytest.importorskip("pysam")
+    torch.manual_seed(0)
+    model = create_model("deepbind", n_filters=4, filter_width=9, hidden=0)
+    d = data_dir / "satmut-mpra"
+    vcf = d / "satmut_variants.elements.vcf.gz"
+    scorer = VariantScorer(model, d / "elements.GRCh38.fa", 101, targets=["b"], batch_size=1024)
+    summary = write_variant_scores(scorer, vcf, tmp_path / "e.vcf.gz", command="test")
+    with pysam.VariantFile(str(vcf)) as vf:
+        n_alts = sum(len(r.alts or (".",)) for r in vf)
+    assert summary.alleles == n_alts and summary.scored + summary.n_skipped == n_alts
+    with gzip.open(vcf, "rt") as a, gzip.open(tmp_path / "e.vcf.gz", "rt") as b:
+        old = [ln.rstrip("\n") for ln in a if not ln.startswith("#")]
+        new = [ln.rstrip("\n") for ln in b if not ln.startswith("#")]
+    assert len(old) == len(new)
+    assert all(n.startswith(o + ";SEQCNN_b_REF=") for o, n in zip(old, new, strict=True))
