@@ -26,7 +26,13 @@ from seqcnn.exceptions import InputError
 from seqcnn.io.bed import windows
 from seqcnn.io.genome import Genome
 from seqcnn.io.table import SequenceTable
-from seqcnn.sequence import dinucleotide_shuffle_many, one_hot_encode
+from seqcnn.sequence import (
+    CompactOneHot,
+    dinucleotide_shuffle_bytes,
+    dinucleotide_shuffle_many,
+    one_hot_encode,
+    sequence_bytes,
+)
 
 __all__ = [
     "TensorData",
@@ -237,8 +243,19 @@ class ShuffledNegatives:
 
     Attributes
     ----------
-    x : torch.Tensor, shape (N + P * per_positive, 4, L)
+    x : CompactOneHot, shape (N + P * per_positive, 4, L)
+        One buffer of ASCII bytes (one byte per base): the table's rows, then the negatives,
+        redrawn in place; indexing gives float32 one-hot batches.
     y : torch.Tensor, shape (N + P * per_positive, 1)
+
+    Examples
+    --------
+    >>> from seqcnn.io import SequenceTable
+    >>> t = SequenceTable(ids=["a", "b"], sequences=["ACGTTGCA", "GGATCCAA"],
+    ...                   labels=np.ones((2, 1), np.float32), target_names=["bound"])
+    >>> ds = ShuffledNegatives(t, seed=0)
+    >>> ds.x.shape, ds.y[:, 0].tolist(), ds.x.nbytes
+    (torch.Size([4, 4, 8]), [1.0, 1.0, 0.0, 0.0], 32)
     """
 
     def __init__(
@@ -251,9 +268,17 @@ class ShuffledNegatives:
             )
         self.base = table
         self.per_positive, self.seed, self.fresh = per_positive, seed, fresh
-        self._x = table.encode()
-        self._y = torch.from_numpy(np.asarray(table.labels, dtype=np.float32))
         self._pos = np.flatnonzero(table.labels[:, 0] == 1)
+        n, k = len(table), len(self._pos) * per_positive
+        lengths = np.fromiter(map(len, table.sequences), dtype=np.int64, count=n)
+        self._equal = bool(n) and bool((lengths == lengths[0]).all())
+        width = int(lengths.max()) if n else 0
+        # one buffer: the table's bytes, then room for the negatives (redrawn in place)
+        self._buffer = np.empty((n + k, width), dtype=np.uint8)
+        self._buffer[:n] = sequence_bytes(table.sequences, length=width, names=table.ids)
+        self.x = CompactOneHot(torch.from_numpy(self._buffer))
+        self.y = torch.zeros(n + k, 1)
+        self.y[:n] = torch.from_numpy(np.asarray(table.labels, dtype=np.float32))
         self._drawn_for: int | None = None
         self.set_epoch(0)
 
@@ -263,12 +288,29 @@ class ShuffledNegatives:
         if draw == self._drawn_for:
             return
         rng = np.random.default_rng([self.seed, draw])
-        positives = [self.base.sequences[i] for i in self._pos]
-        self._negatives = dinucleotide_shuffle_many(positives, self.per_positive, seed=rng)
-        neg_x = one_hot_encode(self._negatives, length=self._x.shape[-1])
-        self.x = torch.cat([self._x, neg_x])
-        self.y = torch.cat([self._y, torch.zeros(len(self._negatives), 1)])
+        n = len(self.base)
+        negatives = self._buffer[n:]
+        if self._equal:  # the same draws as the string shuffle, made in the buffer
+            dinucleotide_shuffle_bytes(
+                self._buffer[:n], self.per_positive, seed=rng, out=negatives, rows=self._pos
+            )
+        else:  # unequal lengths: shuffle the strings, then write their bytes
+            positives = [self.base.sequences[i] for i in self._pos]
+            drawn = dinucleotide_shuffle_many(positives, self.per_positive, seed=rng)
+            negatives[:] = sequence_bytes(drawn, length=negatives.shape[1])
         self._drawn_for = draw
+
+    @property
+    def _negatives(self) -> list[str]:
+        """The current negatives as strings (padding dropped)."""
+        n = len(self.base)
+        if self._equal:
+            return [r.tobytes().decode("ascii") for r in self._buffer[n:]]
+        lengths = np.repeat([len(self.base.sequences[i]) for i in self._pos], self.per_positive)
+        rows = self._buffer[n:]
+        return [
+            r[:m].tobytes().decode("ascii") for r, m in zip(rows, lengths.tolist(), strict=True)
+        ]
 
     def __len__(self) -> int:
         return len(self.y)
@@ -288,7 +330,11 @@ class ShuffledNegatives:
         )
 
     def fixed(self) -> Tensors:
-        """The current draw as plain tensors (for evaluation after training)."""
+        """The current draw as plain tensors (for evaluation after training).
+
+        They share this dataset's buffer (no copy): the next :meth:`set_epoch` that draws
+        changes them too.
+        """
         return Tensors(self.x, self.y)
 
 

@@ -25,6 +25,7 @@ from seqcnn.io import SequenceTable, check_both_classes, infer_task, read_table,
 from seqcnn.io.fasta import read_labelled_fasta
 from seqcnn.metrics import SIGMOID_TASKS, TABLE_TASKS
 from seqcnn.negatives import NEGATIVE_KINDS, read_intervals
+from seqcnn.sequence import CompactOneHot, sequence_bytes
 
 __all__ = [
     "NEGATIVE_KINDS",
@@ -178,7 +179,8 @@ class ImageSet:
 def as_tensors(data: SequenceTable | ImageSet) -> Tensors:
     if isinstance(data, ImageSet):
         return Tensors(data.x, data.y)
-    return Tensors(data.encode(), torch.from_numpy(np.array(data.labels, dtype=np.float32)))
+    x = CompactOneHot(sequence_bytes(data.sequences, names=data.ids))  # one byte per base
+    return Tensors(x, torch.from_numpy(np.array(data.labels, dtype=np.float32)))
 
 
 def with_shuffled_negatives(table: SequenceTable, per_positive: int, seed: int) -> SequenceTable:

@@ -949,6 +949,8 @@ class CompactOneHot:
     (torch.Size([2, 4, 4]), torch.Size([4, 4]), torch.Size([2, 4, 4]), 8)
     >>> torch.equal(x[:], one_hot_encode(["ACGT", "TTGA"]))
     True
+    >>> torch.equal(x, one_hot_encode(["ACGT", "TTGA"]))  # torch functions see the one-hot
+    True
     """
 
     dtype = torch.float32
@@ -1004,6 +1006,29 @@ class CompactOneHot:
         """The whole one-hot tensor (16 bytes per base: for small sets only)."""
         return one_hot_bytes(self.data, ambiguous=self.ambiguous)
 
+    def clone(self) -> CompactOneHot:
+        """A copy of the bytes."""
+        return CompactOneHot(self.data.clone(), self.ambiguous)
+
+    def cpu(self) -> CompactOneHot:
+        return self.to("cpu")
+
+    def numpy(self) -> np.ndarray:
+        """The whole one-hot array (float32), as ``Tensor.numpy``."""
+        return self.float().numpy()
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        # torch functions (torch.equal, torch.cat, ...) see the one-hot tensor
+        def dense(a):
+            if isinstance(a, CompactOneHot):
+                return a.float()
+            if isinstance(a, (list, tuple)):
+                return type(a)(dense(b) for b in a)
+            return a
+
+        return func(*dense(args), **{k: dense(v) for k, v in (kwargs or {}).items()})
+
     def __repr__(self) -> str:
         return f"CompactOneHot({len(self)} x {self.data.shape[1]} bp, uint8)"
 
@@ -1034,6 +1059,7 @@ def dinucleotide_shuffle_bytes(
     n: int = 1,
     seed: int | np.random.Generator | None = None,
     out: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """Dinucleotide shuffles of equal-length sequences held as bytes, written into ``out``.
 
@@ -1049,6 +1075,8 @@ def dinucleotide_shuffle_bytes(
     seed : int or numpy.random.Generator, optional
     out : numpy.ndarray (M * n, L) uint8, optional
         Where to write them (e.g. the negative rows of a training buffer).
+    rows : numpy.ndarray (M,) int, optional
+        Shuffle only these rows of ``raw`` (read chunk by chunk: no copy of them is made).
 
     Returns
     -------
@@ -1067,7 +1095,8 @@ def dinucleotide_shuffle_bytes(
         raise ValueError(f"raw must be (M, L), got shape {raw.shape}")
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    m, width = raw.shape
+    rows = np.arange(raw.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    m, width = rows.size, raw.shape[1]
     total = m * n
     if out is None:
         out = np.empty((total, width), dtype=np.uint8)
@@ -1077,20 +1106,20 @@ def dinucleotide_shuffle_bytes(
     if total == 0:
         return out
     if width <= 2:
-        out[:] = np.repeat(raw, n, axis=0)
+        out[:] = np.repeat(raw[rows], n, axis=0)
         return out
     counts = np.zeros(256, dtype=np.int64)
-    for c in range(0, m, 1 << 16):
-        counts += np.bincount(raw[c : c + (1 << 16)].ravel(), minlength=256)
+    for c in range(0, m, 1 << 14):
+        counts += np.bincount(raw[rows[c : c + (1 << 14)]].ravel(), minlength=256)
     symbols = np.flatnonzero(counts)
     to_id = np.zeros(256, dtype=np.uint8 if symbols.size < 255 else np.intp)
     to_id[symbols] = np.arange(symbols.size)
     k = int(symbols.size)
     sym = symbols.astype(np.uint8)
-    rows = max(1, min(_SHUFFLE_ROWS, _SHUFFLE_BASES // width))
-    lens = np.full(rows, width, dtype=np.int64)
-    for c in range(0, total, rows):
-        src = np.arange(c, min(c + rows, total)) // n
+    chunk = max(1, min(_SHUFFLE_ROWS, _SHUFFLE_BASES // width))
+    lens = np.full(chunk, width, dtype=np.int64)
+    for c in range(0, total, chunk):
+        src = rows[np.arange(c, min(c + chunk, total)) // n]
         ids = to_id[raw[src]]
         out[c : c + len(src)] = sym[_shuffle_chunk(ids, lens[: len(src)], k, rng)]
     return out

@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from seqcnn.datasets import TensorData
 from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.metrics import DEFAULT_MONITOR, TASKS, compute_metrics
 from seqcnn.predict import predict
+from seqcnn.sequence import CompactOneHot, to_batch
 from seqcnn.utils import atomic_write
 
 
@@ -250,9 +252,16 @@ class Trainer:
             run_dir.mkdir(parents=True, exist_ok=True)
         history: list[dict[str, Any]] = []
         self.best_score_, self.best_epoch_, bad_epochs, start = -math.inf, 0, 0, 1
+        if resume and run_dir is None:
+            raise ConfigError("resume needs the run directory of the interrupted run")
+        if resume and not checkpoint.has_training_state(run_dir):
+            warnings.warn(
+                f"{run_dir}: no checkpoint yet (interrupted in its first epoch); training from "
+                "epoch 1",
+                stacklevel=2,
+            )
+            resume = False
         if resume:
-            if run_dir is None:
-                raise ConfigError("resume needs the run directory of the interrupted run")
             info = checkpoint.load_training_state(run_dir, model, optimizer, scheduler, generator)
             start = info["epoch"] + 1
             self.best_score_, self.best_epoch_ = info["best_score"], info["best_epoch"]
@@ -328,12 +337,24 @@ class Trainer:
         if len(data.x) == 0:
             raise InputError(f"{what} data is empty")
 
+    def _on_device(self, data) -> tuple[Any, torch.Tensor]:
+        """``(x, y)`` of the epoch: on a GPU, a compact training set that fits in a quarter
+        of its free memory is copied there once per epoch (one byte per base) and batches
+        are gathered on the device; otherwise batches travel from pinned host memory."""
+        if self.device_.type != "cuda" or not isinstance(data.x, CompactOneHot):
+            return data.x, data.y
+        free, _ = torch.cuda.mem_get_info(self.device_)
+        if data.x.nbytes + data.y.numel() * 4 > free // 4:
+            return data.x, data.y
+        return data.x.to(self.device_), data.y.to(self.device_)
+
     def _train_epoch(self, net, data, loss_fn, optimizer, scaler, generator, epoch) -> float:
         from tqdm.auto import tqdm
 
         c = self.config
         net.train()
         order = torch.randperm(len(data.x), generator=generator)
+        xs, ys = self._on_device(data)
         rank, world = self._rank, self._world
         if world > 1:  # every rank gets an equal share (DDP needs the same number of steps)
             order = order[: len(order) - len(order) % world][rank::world]
@@ -347,8 +368,10 @@ class Trainer:
             unit="batch",
         )
         for idx in bar:
-            x = data.x[idx].to(self.device_, non_blocking=True)
-            y = data.y[idx].to(self.device_, non_blocking=True)
+            if xs is not data.x:  # the whole set is on the device: gather there
+                idx = idx.to(self.device_, non_blocking=True)
+            x = to_batch(xs, idx, self.device_)
+            y = ys[idx].to(self.device_, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(self.device_.type, dtype=self._amp_dtype, enabled=self._amp):
                 out = net(x)

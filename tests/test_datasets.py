@@ -325,3 +325,37 @@ def test_split_by_chrom_of_a_table_names_missing_chromosomes():
     assert parts["valid"].columns["chrom"] == ["chr8", "chr8"]
     with pytest.raises(InputError, match="the valid split is empty.*chr1, chr2, chr8, chr9"):
         split_by_chrom(table, ["chrX"], [])
+
+
+def test_shuffled_negatives_are_compact_and_the_same_draws_as_strings():
+    """One byte per base in one buffer; the negatives are those of the string shuffle."""
+    from seqcnn.datasets import ShuffledNegatives
+    from seqcnn.sequence import CompactOneHot, dinucleotide_shuffle_many, one_hot_encode
+
+    table = _positives()
+    data = ShuffledNegatives(table, per_positive=2, seed=3)
+    assert isinstance(data.x, CompactOneHot) and data.x.nbytes == 90 * 25
+    for epoch, draw in ((1, 0), (2, 2), (3, 3)):
+        data.set_epoch(epoch)
+        want = dinucleotide_shuffle_many(table.sequences, 2, seed=np.random.default_rng([3, draw]))
+        assert data.table.sequences[30:] == want
+        assert torch.equal(data.x[:], one_hot_encode(list(table.sequences) + want))
+
+
+def test_shuffled_negatives_unequal_lengths():
+    from seqcnn.datasets import ShuffledNegatives
+    from seqcnn.io import SequenceTable
+    from seqcnn.sequence import dinucleotide_shuffle_many, one_hot_encode
+
+    seqs = ["ACGTTGCAAC", "GGATCC", "ACGTACGTACGTAA"]
+    table = SequenceTable(
+        ids=["a", "b", "c"],
+        sequences=seqs,
+        labels=np.array([[1], [0], [1]], np.float32),
+        target_names=["bound"],
+    )
+    data = ShuffledNegatives(table, seed=0)
+    want = dinucleotide_shuffle_many([seqs[0], seqs[2]], 1, seed=np.random.default_rng([0, 0]))
+    assert data.table.sequences[3:] == want
+    assert torch.equal(data.x[:], one_hot_encode(seqs + want))
+    assert data.y[:, 0].tolist() == [1, 0, 1, 0, 0]

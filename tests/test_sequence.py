@@ -358,6 +358,10 @@ def test_dinucleotide_shuffle_bytes_equals_string_shuffle(n, width, count):
         )
         assert got is out
         assert [r.tobytes().decode() for r in got] == want
+    pick = np.arange(0, count, 3)
+    want = dinucleotide_shuffle_many([seqs[i] for i in pick], n=n, seed=5)
+    got = dinucleotide_shuffle_bytes(sequence_bytes(seqs), n=n, seed=5, rows=pick)
+    assert [r.tobytes().decode() for r in got] == want
 
 
 def test_dinucleotide_shuffle_bytes_many_chunks():

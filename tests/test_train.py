@@ -134,3 +134,41 @@ def test_evaluate_before_fit_uses_the_configured_device():
     trainer = Trainer(create_model("deepbind"), TrainConfig(device="cpu", verbose=False))
     metrics = trainer.evaluate(Tensors(x, y))
     assert metrics["n"] == 8 and metrics["auroc"] == 0.5  # constant scores: chance
+
+
+def test_compact_training_data_gives_the_same_weights_as_float_one_hot():
+    """Bytes that become one-hot per batch train exactly like a float32 one-hot tensor."""
+    from seqcnn.datasets import Tensors
+    from seqcnn.models import create_model
+    from seqcnn.sequence import CompactOneHot, one_hot_encode, sequence_bytes
+    from seqcnn.train import TrainConfig, Trainer
+
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGTN"), 40)) for _ in range(96)]
+    y = torch.from_numpy((rng.random((96, 1)) > 0.5).astype(np.float32))
+    weights = []
+    for x in (one_hot_encode(seqs), CompactOneHot(sequence_bytes(seqs))):
+        torch.manual_seed(0)
+        model = create_model("deepbind", n_filters=4, hidden=4)
+        config = TrainConfig(epochs=2, batch_size=16, verbose=False, device="cpu")
+        Trainer(model, config).fit(Tensors(x, y), Tensors(x, y))
+        weights.append(model.state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_keeps_compact_data_on_the_device():
+    from seqcnn.datasets import Tensors
+    from seqcnn.models import create_model
+    from seqcnn.sequence import CompactOneHot, sequence_bytes
+    from seqcnn.train import TrainConfig, Trainer
+
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGT"), 60)) for _ in range(256)]
+    data = Tensors(CompactOneHot(sequence_bytes(seqs)), torch.ones(256, 1).bernoulli_(0.5))
+    trainer = Trainer(create_model("deepbind"), TrainConfig(epochs=1, verbose=False, device="cuda"))
+    trainer.device_ = torch.device("cuda")
+    xs, ys = trainer._on_device(data)
+    assert xs.device.type == "cuda" and ys.device.type == "cuda"
+    trainer.fit(data, data)
+    assert np.isfinite(trainer.history_["train_loss"]).all()
