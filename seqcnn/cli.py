@@ -48,6 +48,28 @@ EXAMPLES = {
           # z-scores and p-values against the same edit in 99 shuffled windows
           seqcnn score-variants runs/ctcf --vcf v.vcf --fasta hg38.fa --significance 99 -o e.tsv
         """,
+    "report": """
+        examples:
+          seqcnn report runs/ctcf                   # writes runs/ctcf/report.html
+          # motifs, variant scores and mutation maps kept elsewhere
+          seqcnn report runs/ctcf --motifs motifs/ctcf --variants effects.tsv \\
+              --maps 'maps/ctcf_*.png' -o ctcf.html
+        """,
+    "mutation-map": """
+        examples:
+          # a sequence of the run's input length (any length for deepbind)
+          seqcnn mutation-map runs/ctcf --sequence ACGT...ACGT -o map.png       # + map.tsv
+          # a genome region, 1-based inclusive as samtools
+          seqcnn mutation-map runs/ctcf --fasta hg38.fa --region chr11:2,000,001-2,000,101 -o m.pdf
+          # one map per variant of a VCF, windows placed as score-variants places them
+          seqcnn mutation-map runs/ctcf --vcf variants.vcf.gz --fasta hg38.fa -o maps/var.png
+        """,
+    "attribute": """
+        examples:
+          seqcnn attribute runs/ctcf --data test.tsv.gz --method deeplift -o attr.npz
+          seqcnn attribute runs/ctcf --data peaks.fa --method deepliftshap --n-shuffles 20 -o a.npz
+          seqcnn attribute runs/ctcf --data test.tsv.gz --method ism -o ism.npz --logos 10
+        """,
     "demo": """
         example:
           seqcnn demo -o seqcnn-demo     # trains, evaluates and predicts on the embedded data
@@ -98,7 +120,10 @@ def _parser() -> argparse.ArgumentParser:
     # ------------------------------------------------------------------ train
     p = command("train", "train a model and write a run directory")
     p.add_argument(
-        "--train", required=True, metavar="FILE", help="training data (table, FASTA, BED, .npz)"
+        "--train",
+        metavar="FILE",
+        help="training data (table, FASTA, BED, .npz); may come from --config, or with --resume "
+        "from the run",
     )
     p.add_argument(
         "--valid", metavar="FILE", help="validation data (default: hold back --valid-fraction)"
@@ -106,7 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--test", metavar="FILE", help="test data, evaluated once with the best weights")
     p.add_argument("--out", "-o", required=True, metavar="RUN", help="run directory to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in RUN")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in RUN with its own options (options that differ are "
+        "refused, except --threads, --device, --quiet)",
+    )
     p.add_argument(
         "--config", metavar="FILE.yaml", help="options as YAML (command-line options win)"
     )
@@ -183,6 +213,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--length", type=int, metavar="N", help="window length (default: the run's input length)"
     )
+    p.add_argument(
+        "--region",
+        metavar="CHR:START-END",
+        help="only the records there (1-based inclusive; needs a bgzipped, tabix-indexed VCF)",
+    )
     p.add_argument("--scale", choices=("logit", "probability"), default="logit")
     p.add_argument(
         "--ref-policy",
@@ -207,6 +242,98 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--info-prefix", default="SEQCNN", help="prefix of the added INFO fields")
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    _threads(p)
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    # ------------------------------------------------------------------ report
+    p = command("report", "one self-contained HTML page about a run (every picture embedded)")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--out", "-o", metavar="FILE.html", help="the page (default RUN/report.html)")
+    p.add_argument(
+        "--motifs", metavar="DIR", help="a `seqcnn motifs` folder (default RUN/motifs if present)"
+    )
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        metavar="TSV",
+        help="score-variants tables or globs (default RUN/variants.tsv, RUN/variants/*.tsv)",
+    )
+    p.add_argument(
+        "--maps",
+        nargs="+",
+        metavar="PNG",
+        help="mutation-map pictures, folders or globs (default RUN/mutation_maps/*.png)",
+    )
+    p.add_argument("--title", help="page title (default: the run directory's name)")
+    p.add_argument(
+        "--top", type=int, default=15, metavar="N", help="rows in the match and variant tables"
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no summary line")
+
+    # ------------------------------------------------------------------ mutation-map
+    p = command("mutation-map", "DeepBind mutation map: the effect of every single-base change")
+    p.add_argument("run", metavar="RUN")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--sequence", metavar="S", help="a DNA sequence")
+    src.add_argument(
+        "--region", metavar="CHR:START-END", help="a genome region, 1-based inclusive (--fasta)"
+    )
+    src.add_argument("--vcf", metavar="VCF", help="one map per ALT allele (--fasta)")
+    p.add_argument("--fasta", metavar="GENOME.fa", help="reference genome for --region and --vcf")
+    p.add_argument(
+        "--out", "-o", required=True, metavar="OUT.png", help="OUT.png|.svg|.pdf (+ OUT.tsv)"
+    )
+    p.add_argument(
+        "--weighting",
+        choices=("deepbind", "delta"),
+        default=None,
+        help="deepbind: (p_mut - p_wt) * max(0, p_wt, p_mut) (default for classifiers); "
+        "delta: alt - ref logits",
+    )
+    p.add_argument("--target", default=None, help="target name or index (default: the first)")
+    p.add_argument(
+        "--ref-policy", choices=("skip", "trust", "fail"), default="skip", help="as score-variants"
+    )
+    p.add_argument("--max-maps", type=int, default=20, help="at most this many maps from a VCF")
+    p.add_argument("--row-length", type=int, default=100, help="positions per row of the map")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    _threads(p)
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    # ------------------------------------------------------------------ attribute
+    p = command("attribute", "attributions of a run's output to every base (captum or ISM)")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--data", required=True, metavar="FILE", help="sequences (table, FASTA, BED)")
+    p.add_argument("--out", "-o", required=True, metavar="OUT.npz")
+    p.add_argument(
+        "--method",
+        default="deeplift",
+        choices=(
+            "ism",
+            "saliency",
+            "input-x-gradient",
+            "integrated-gradients",
+            "deeplift",
+            "deepliftshap",
+        ),
+        help="default deeplift",
+    )
+    p.add_argument(
+        "--baselines",
+        choices=("uniform", "zeros", "shuffle"),
+        default=None,
+        help="reference input: 0.25 per base (default for IG and DeepLIFT) or seeded "
+        "dinucleotide shuffles (default for deepliftshap)",
+    )
+    p.add_argument("--n-shuffles", type=int, default=20, help="shuffled baselines per sequence")
+    p.add_argument("--n-steps", type=int, default=50, help="integrated-gradients steps")
+    p.add_argument("--target", default=None, help="target name or index (default: the first)")
+    p.add_argument("--logos", type=int, default=5, help="attribution logos of the first N")
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffles")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    _data_options(p, training=False)
     _threads(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -330,62 +457,60 @@ def _data_from_args(args: argparse.Namespace, base: dict[str, Any] | None = None
     return DataOptions(**{**(base or {}), **_data_overrides(args)})
 
 
-def _load_yaml(path: str) -> dict[str, Any]:
-    import yaml
+def _train_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Every option of ``seqcnn train``, checked: the resumed run's, then the option file's,
+    then the command line's (each wins over the one before)."""
+    from seqcnn.checkpoint import recorded_options
+    from seqcnn.config import check_value, load_options, option_kinds
+    from seqcnn.exceptions import ConfigError
 
-    from seqcnn.exceptions import InputError
-
-    if not Path(path).is_file():
-        raise InputError("config file not found", path=path)
-    try:
-        loaded = yaml.safe_load(Path(path).read_text()) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise InputError(
-            f"not valid YAML: {err}", path=path, line=mark.line + 1 if mark else None
-        ) from None
-    if not isinstance(loaded, dict):
-        raise InputError("expected a mapping of option: value", path=path)
-    return {k.replace("-", "_"): v for k, v in loaded.items()}
+    kinds = option_kinds()
+    options = recorded_options(args.out) if args.resume else {}
+    if args.config:
+        options.update(load_options(args.config).values)
+    for name in kinds:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        try:
+            options[name] = check_value(name, value, kinds)
+        except ConfigError as err:
+            raise ConfigError(f"--{name.replace('_', '-')}: {err}") from None
+    if args.model is not None:
+        options["model"] = args.model
+    if args.model_args:
+        options["model_args"] = {**options.get("model_args", {}), **args.model_args}
+    return options
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import dataclasses
-
+    from seqcnn.config import option_kinds
     from seqcnn.exceptions import ConfigError
     from seqcnn.inputs import DataOptions
     from seqcnn.runs import train_run
     from seqcnn.train import TrainConfig
 
-    file_opts = _load_yaml(args.config) if args.config else {}
-    train_names = {f.name for f in dataclasses.fields(TrainConfig)}
-    data_names = {f.name for f in dataclasses.fields(DataOptions)}
-    other = {"model", "model_args", "train", "valid", "test"}
-    unknown = set(file_opts) - train_names - data_names - other
-    if unknown:
-        valid = ", ".join(sorted(train_names | data_names | other))
-        raise ConfigError(
-            f"{args.config}: unknown option(s) {', '.join(sorted(unknown))}; valid: {valid}"
-        )
+    options = _train_options(args)
+    if not options.get("train"):
+        raise ConfigError("no training data: give --train FILE (or train: in --config)")
+    kinds = option_kinds()
     threads = _set_threads(args)
-    train_opts = {k: v for k, v in file_opts.items() if k in train_names}
-    train_opts.update(_given(args, train_names))
+    train_opts = {k: v for k, v in options.items() if kinds.get(k, ("",))[0] == "training"}
     train_opts["threads"] = threads
     if args.quiet:
         train_opts["verbose"] = False
     config = TrainConfig(**train_opts)
-    data = _data_from_args(args, {k: v for k, v in file_opts.items() if k in data_names})
-    model = args.model or file_opts.get("model", "deepbind")
-    model_args = {**file_opts.get("model_args", {}), **(args.model_args or {})}
+    data = DataOptions(**{k: v for k, v in options.items() if kinds.get(k, ("",))[0] == "data"})
+    model = options.get("model", "deepbind")
     metrics = train_run(
-        args.train,
+        options["train"],
         args.out,
         data,
         config,
         model=model,
-        model_args=model_args,
-        valid=args.valid or file_opts.get("valid"),
-        test=args.test or file_opts.get("test"),
+        model_args=options.get("model_args", {}),
+        valid=options.get("valid"),
+        test=options.get("test"),
         force=args.force,
         resume=args.resume,
     )
@@ -475,10 +600,84 @@ def cmd_score_variants(args: argparse.Namespace) -> int:
             device=args.device,
             verbose=not args.quiet,
             command=shlex.join(["seqcnn", *args.argv]),
+            region=args.region,
         )
     for message in dict.fromkeys(str(w.message) for w in caught):
         _say(f"seqcnn score-variants: warning: {message}")
     _say(f"seqcnn score-variants: {summary.line()} -> {args.out}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from seqcnn.runs import report_run
+
+    out = report_run(
+        args.run,
+        args.out,
+        motifs=args.motifs,
+        variants=args.variants,
+        maps=args.maps,
+        title=args.title,
+        top=args.top,
+    )
+    if not args.quiet:
+        _say(f"seqcnn report: {out} ({out.stat().st_size / 1e6:.1f} MB, self-contained)")
+    return 0
+
+
+def cmd_mutation_map(args: argparse.Namespace) -> int:
+    from seqcnn.runs import mutation_map_run
+
+    _set_threads(args)
+    summary = mutation_map_run(
+        args.run,
+        args.out,
+        sequence=args.sequence,
+        fasta=args.fasta,
+        region=args.region,
+        vcf=args.vcf,
+        weighting=args.weighting,
+        target=args.target,
+        ref_policy=args.ref_policy,
+        max_maps=args.max_maps,
+        row_length=args.row_length,
+        batch_size=args.batch_size,
+        device=args.device,
+        verbose=not args.quiet,
+    )
+    shown = ", ".join(str(p) for p in summary.figures[:3])
+    more = f" (+{len(summary.figures) - 3} more)" if len(summary.figures) > 3 else ""
+    _say(f"seqcnn mutation-map: {summary.line()} -> {shown}{more}, {summary.table}")
+    return 0
+
+
+def cmd_attribute(args: argparse.Namespace) -> int:
+    from seqcnn.runs import attribute_run
+
+    _set_threads(args)
+    result = attribute_run(
+        args.run,
+        args.data,
+        args.out,
+        method=args.method,
+        baselines=args.baselines,
+        target=args.target,
+        n_shuffles=args.n_shuffles,
+        n_steps=args.n_steps,
+        n_logos=args.logos,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        device=args.device,
+        verbose=not args.quiet,
+        **_data_overrides(args),
+    )
+    delta = result["max_abs_delta"]
+    delta = "" if delta is None else f", largest |convergence delta| {delta:.2e}"
+    _say(
+        f"seqcnn attribute: {result['method']} for {result['n']} sequences "
+        f"({result['target']}) in {result['seconds']:.1f} s{delta} -> {args.out} "
+        f"+ {len(result['logos'])} logos"
+    )
     return 0
 
 
@@ -495,6 +694,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
     "score-variants": cmd_score_variants,
+    "mutation-map": cmd_mutation_map,
+    "attribute": cmd_attribute,
+    "report": cmd_report,
     "list-models": cmd_list_models,
     "demo": cmd_demo,
 }
@@ -508,18 +710,54 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``seqcnn`` command; returns the exit code."""
     args = _parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for headers that record it
+    import warnings
+
     from seqcnn.exceptions import MissingDependencyError, SeqcnnError
 
+    shown: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        if text not in shown:  # one line per kind of oddity
+            shown.add(text)
+            print(f"seqcnn {args.command}: warning: {text}", file=sys.stderr, flush=True)
+
     try:
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            for module in ("torch", "matplotlib", "captum", "numba", "sklearn"):
+                warnings.filterwarnings("ignore", module=module)
+            warnings.showwarning = show
+            return COMMANDS[args.command](args)
     except (SeqcnnError, MissingDependencyError, FileNotFoundError, PermissionError) as err:
         if args.debug:
             raise
-        print(f"seqcnn {args.command}: error: {err}", file=sys.stderr)
+        print(f"seqcnn {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"seqcnn {args.command}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        if args.debug:
+            raise
+        print(
+            f"seqcnn {args.command}: error: out of memory; use smaller inputs or --batch-size",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as err:  # noqa: BLE001 (a bug of seqcnn: one line, the traceback on --debug)
+        if args.debug:
+            raise
+        print(
+            f"seqcnn {args.command}: error: internal error ({type(err).__name__}: "
+            f"{_one_line(err)}); rerun with --debug for the traceback and please report it",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 if __name__ == "__main__":

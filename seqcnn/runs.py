@@ -23,7 +23,7 @@ import torch
 
 from seqcnn import __version__, checkpoint
 from seqcnn.datasets import Tensors, holdout_split, split_by_chrom
-from seqcnn.exceptions import ConfigError
+from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.inputs import (
     NEGATIVE_KINDS,
     DataOptions,
@@ -43,7 +43,15 @@ from seqcnn.predict import predict
 from seqcnn.train import TrainConfig, Trainer, is_main_process
 from seqcnn.utils import atomic_write
 
-__all__ = ["train_run", "evaluate_run", "predict_run", "score_variants_run"]
+__all__ = [
+    "train_run",
+    "evaluate_run",
+    "predict_run",
+    "score_variants_run",
+    "report_run",
+    "mutation_map_run",
+    "attribute_run",
+]
 
 
 # ---------------------------------------------------------------------------- train
@@ -152,7 +160,17 @@ def train_run(
         "training": config.to_dict(),
     }
     if main:
-        checkpoint.write_json(run_config, run_dir / checkpoint.CONFIG)
+        if resume and (run_dir / checkpoint.CONFIG).is_file():
+            recorded = checkpoint.read_config(run_dir)
+            checkpoint.check_resume_options(recorded, run_config, run_dir / checkpoint.CONFIG)
+            run_config["resumed"] = int(recorded.get("resumed", 0)) + 1
+        elif resume and checkpoint.has_training_state(run_dir):
+            raise InputError(
+                "has a checkpoint but no config.json to check the options against; start a "
+                "new run (--force)",
+                path=run_dir,
+            )
+        checkpoint.write_config(run_config, run_dir)
     valid_data = as_tensors(eval_sets["valid"]) if eval_sets["valid"] is not None else None
     trainer = Trainer(net, config, task=task, target_names=targets)
     trainer.fit(train_data, valid_data, run_dir=run_dir, resume=resume)
@@ -172,7 +190,7 @@ def train_run(
     if main:
         checkpoint.write_json(metrics, run_dir / checkpoint.METRICS)
         run_config["best_epoch"] = trainer.best_epoch_
-        checkpoint.write_json(run_config, run_dir / checkpoint.CONFIG)
+        checkpoint.write_config(run_config, run_dir)
         _plots(run_dir, trainer, eval_sets, task, targets)
     return metrics
 
@@ -312,12 +330,15 @@ def score_variants_run(
     device: str = "auto",
     verbose: bool = False,
     command: str | None = None,
+    region: str | None = None,
 ):
     """Score every ALT allele of a VCF with a run; writes a TSV or an annotated VCF (by suffix).
 
     The window length is the run's input length (``config.json``) unless ``length`` is given,
     which only models that accept any length (global pooling, as DeepBind) allow. See
     :mod:`seqcnn.variants` for the window rule, the statuses and the significance null.
+    ``region`` (``chrom[:start-end]``, 1-based inclusive) reads only that part of a bgzipped,
+    tabix-indexed VCF.
 
     Returns
     -------
@@ -325,6 +346,7 @@ def score_variants_run(
         Records, ALT alleles, scored, skipped by reason, flags, warnings.
     """
     from seqcnn.train import resolve_device
+    from seqcnn.io.vcf import VcfReader
     from seqcnn.variants import VariantScorer, accepts_length, write_variant_scores
 
     model, config = checkpoint.load_run(run_dir)
@@ -359,6 +381,378 @@ def score_variants_run(
         verbose=verbose,
     )
     header = [f"seqcnnRun={Path(run_dir).resolve()}", f"seqcnnWindow={length or trained}"]
+    if region is not None:
+        header.append(f"seqcnnRegion={region}")
+    reader = VcfReader(vcf, region=region)
     return write_variant_scores(
-        scorer, vcf, out, command=command, info_prefix=info_prefix, header=header
+        scorer, reader, out, command=command, info_prefix=info_prefix, header=header
     )
+
+
+# ---------------------------------------------------------------------------- report
+def report_run(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    motifs: str | Path | None = None,
+    variants: list[str | Path] | None = None,
+    maps: list[str | Path] | None = None,
+    title: str | None = None,
+    top: int = 15,
+) -> Path:
+    """Write one self-contained HTML page about a run (every picture embedded); returns its path.
+
+    ``out`` defaults to ``RUN/report.html``. Without ``motifs``, ``variants`` or ``maps`` the
+    conventional places inside the run are used (``RUN/motifs/``, ``RUN/variants.tsv``,
+    ``RUN/mutation_maps/``; see :mod:`seqcnn.report`).
+    """
+    from seqcnn.report import find_report_inputs, render_report
+
+    inputs = find_report_inputs(run_dir, motifs=motifs, variants=variants, maps=maps)
+    page = render_report(inputs, title=title, top=top)
+    out = Path(out) if out is not None else Path(run_dir) / "report.html"
+    with atomic_write(out) as fh:
+        fh.write(page)
+    return out
+
+
+# ---------------------------------------------------------------------------- mutation-map
+@dataclasses.dataclass
+class MutationMapSummary:
+    """What :func:`mutation_map_run` did: the maps drawn and the alleles not drawn, by reason."""
+
+    figures: list[Path] = dataclasses.field(default_factory=list)
+    table: Path | None = None
+    alleles: int = 0
+    skipped: dict[str, int] = dataclasses.field(default_factory=dict)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        text = f"{len(self.figures)} mutation map(s)"
+        if self.alleles:
+            skipped = ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items())) or "none"
+            text += f" for {self.alleles} ALT alleles ({skipped} not drawn)"
+        return text + f" in {self.seconds:.1f} s"
+
+
+def _sequence_model(run_dir: str | Path, device: str, verb: str):
+    """Model (on ``device``, eval mode), config, input length and targets of a sequence run."""
+    from seqcnn.train import resolve_device
+
+    model, config = checkpoint.load_run(run_dir)
+    described = config.get("input", {})
+    if described.get("kind", "sequence") != "sequence" or "length" not in described:
+        raise ConfigError(
+            f"{verb} needs a DNA sequence model; {run_dir} was trained on "
+            f"{described.get('kind', 'unknown')} inputs"
+        )
+    model = model.to(resolve_device(device)).eval()
+    return model, config, int(described["length"]), list(config["targets"])
+
+
+def _target_index(targets: list[str], target: str | int | None) -> int:
+    if target is None:
+        return 0
+    if isinstance(target, int) or str(target).lstrip("-").isdigit():
+        i = int(target)
+        if not 0 <= i < len(targets):
+            raise ConfigError(f"--target {target}: the run has {len(targets)} target(s)")
+        return i
+    if target not in targets:
+        raise ConfigError(f"--target {target!r}: choose one of {', '.join(targets)}")
+    return targets.index(target)
+
+
+def _check_window_length(model, length: int, trained: int, n_targets: int, run_dir, what: str):
+    from seqcnn.variants import accepts_length
+
+    if length != trained and not accepts_length(model, length, n_targets):
+        raise ConfigError(
+            f"{what} is {length} bp, but the model of {run_dir} only takes its training length "
+            f"{trained} bp; give a {trained}-bp sequence (or region), or use a model with global "
+            "pooling (deepbind), which takes any length"
+        )
+
+
+def _map_paths(out: Path, n: int) -> list[Path]:
+    """``OUT.png`` for one map; ``OUT_1.png``, ``OUT_2.png``, ... for several."""
+    if n == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}_{i + 1}{out.suffix}") for i in range(n)]
+
+
+def mutation_map_run(
+    run_dir: str | Path,
+    out: str | Path,
+    sequence: str | None = None,
+    fasta: str | Path | None = None,
+    region: str | None = None,
+    vcf: str | Path | None = None,
+    weighting: str | None = None,
+    target: str | int | None = None,
+    ref_policy: str = "skip",
+    max_maps: int = 20,
+    row_length: int = 100,
+    batch_size: int = 256,
+    device: str = "auto",
+    verbose: bool = False,
+) -> MutationMapSummary:
+    """DeepBind mutation map(s) of a sequence, a genome region or the variants of a VCF.
+
+    Exactly one input: ``sequence``; ``fasta`` + ``region`` (``chrom:start-end``, 1-based
+    inclusive, as samtools); or ``vcf`` + ``fasta``, one map per ALT allele of the REF window,
+    placed as :func:`seqcnn.variants.variant_window` places it for ``score-variants`` (first
+    REF base at index ``L // 2``), with the variant boxed. Writes ``out`` (``.png``, ``.svg``,
+    ``.pdf``; ``OUT_1.png``, ``OUT_2.png``, ... for several alleles) and ``OUT.tsv`` beside it
+    with every value (see :func:`seqcnn.attribution.mutation_map_table`).
+
+    Parameters
+    ----------
+    weighting : {"deepbind", "delta"}, optional
+        Default ``deepbind`` for binary and multilabel runs, ``delta`` (the only one that
+        applies) for regression.
+    target : str or int, optional
+        Target name or index (default: the first).
+    max_maps : int
+        At most this many maps from a VCF; further alleles are counted as ``max_maps``.
+
+    Returns
+    -------
+    MutationMapSummary
+    """
+    from seqcnn.attribution import ism_outputs, mutation_map_table
+    from seqcnn.io.bed import parse_region
+    from seqcnn.io.genome import Genome
+    from seqcnn.plot.common import figure_format
+    from seqcnn.plot.mutation_map import plot_mutation_map
+    from seqcnn.sequence import check_sequences, one_hot_encode
+
+    begin = time.perf_counter()
+    given = [
+        name
+        for name, v in (("--sequence", sequence), ("--region", region), ("--vcf", vcf))
+        if v is not None
+    ]
+    if len(given) != 1:
+        raise ConfigError(
+            "give exactly one of --sequence S, --fasta G --region chr:start-end, or "
+            f"--vcf V --fasta G (got {', '.join(given) or 'none'})"
+        )
+    if (region is not None or vcf is not None) and fasta is None:
+        raise ConfigError(f"{given[0]} needs the reference genome: add --fasta GENOME.fa")
+    out = Path(out)
+    figure_format(out)  # a bad suffix fails before any work
+    model, config, trained, targets = _sequence_model(run_dir, device, "mutation-map")
+    t = _target_index(targets, target)
+    task = config["task"]
+    if weighting is None:
+        weighting = "deepbind" if task in SIGMOID_TASKS else "delta"
+    if weighting == "deepbind" and task not in SIGMOID_TASKS:
+        raise ConfigError(
+            f"--weighting deepbind uses probabilities; the {task} run {run_dir} has none: "
+            "use --weighting delta"
+        )
+    labels = {"deepbind": "DeepBind-weighted change", "delta": "alt - ref (logit)"}
+    label = labels.get(weighting, weighting) if task in SIGMOID_TASKS else "alt - ref"
+    formula = {"deepbind": "(p_mut - p_wt) * max(0, p_wt, p_mut), p = sigmoid probability"}
+    summary = MutationMapSummary()
+    # (sequence, first position, chrom, title, variant span, extra columns)
+    jobs: list[tuple[str, int, str | None, str, tuple[int, int] | None, dict]] = []
+    if sequence is not None:
+        seq = "".join(str(sequence).split()).upper()
+        check_sequences([seq], names=["--sequence"])
+        _check_window_length(model, len(seq), trained, len(targets), run_dir, "--sequence")
+        jobs.append((seq, 1, None, f"sequence ({len(seq)} bp)", None, {}))
+    elif region is not None:
+        chrom, start, end = parse_region(region)
+        genome = Genome(fasta)
+        if chrom not in genome:
+            from seqcnn.io.vcf import ContigMatcher
+
+            alias = ContigMatcher(genome.keys())(chrom)
+            if alias is None:
+                raise ConfigError(
+                    f"--region {region}: contig {chrom!r} is not in {fasta} "
+                    f"(it has {', '.join(list(genome.keys())[:5])}...)"
+                )
+            chrom = alias
+        size = genome.chrom_sizes[chrom]
+        if end > size:
+            raise ConfigError(f"--region {region}: {chrom} has only {size:,} bases")
+        seq = genome.fetch(chrom, start, end).upper()
+        _check_window_length(model, len(seq), trained, len(targets), run_dir, f"--region {region}")
+        jobs.append((seq, start + 1, chrom, f"{chrom}:{start + 1:,}-{end:,}", None, {}))
+    else:
+        from seqcnn.io.vcf import ContigMatcher, VcfReader
+        from seqcnn.variants import variant_window
+
+        genome = Genome(fasta)
+        contigs = ContigMatcher(genome.keys())
+        reader = VcfReader(vcf)
+        try:
+            for allele in reader.alleles():
+                summary.alleles += 1
+                w = variant_window(allele, genome, trained, contigs, ref_policy, path=vcf)
+                if w.status != "ok":
+                    summary.skipped[w.status] = summary.skipped.get(w.status, 0) + 1
+                    continue
+                if len(jobs) >= max_maps:
+                    summary.skipped["max_maps"] = summary.skipped.get("max_maps", 0) + 1
+                    continue
+                c = len(w.left)
+                span = (c, c + max(1, len(w.ref)))
+                chrom = contigs(allele.chrom)
+                extra = {"variant": allele.name, "variant_id": allele.id}
+                name = allele.id if allele.id != "." else allele.name
+                extra["_alt_seq"] = w.alt_seq
+                jobs.append(
+                    (
+                        w.ref_seq,
+                        w.start + 1,
+                        chrom,
+                        f"{name} {allele.ref}>{allele.alt}",
+                        span,
+                        extra,
+                    )
+                )
+        finally:
+            reader.close()
+    paths = _map_paths(out, len(jobs))
+    tables = []
+    for (seq, first, chrom, title, span, extra), path in zip(jobs, paths, strict=True):
+        x = one_hot_encode([seq])
+        result = ism_outputs(model, x, batch_size=batch_size, verbose=verbose)
+        ref_logit = float(result.reference[0, t])
+        mutated = result.mutated[0, t].numpy()
+        table = mutation_map_table(seq, ref_logit, mutated, weighting, first, chrom)
+        alt_seq = extra.pop("_alt_seq", None)
+        if alt_seq is not None:
+            alt_logit = float(predict(model, one_hot_encode([alt_seq]))[0, t])
+            if task in SIGMOID_TASKS:
+                p0, p1 = sigmoid(np.array([ref_logit, alt_logit]))
+                title += f": alt - ref {alt_logit - ref_logit:+.3f} logit (p {p0:.3f} -> {p1:.3f})"
+            else:
+                title += f": alt - ref {alt_logit - ref_logit:+.3f}"
+        for key, value in reversed(list(extra.items())):
+            table.insert(0, key, value)
+        table.insert(0, "map", path.name)
+        tables.append(table)
+        scores = table["score"].to_numpy().reshape(len(seq), 4).T
+        plot_mutation_map(
+            scores,
+            seq,
+            path,
+            title=f"{Path(run_dir).name} {targets[t]}: {title}",
+            variant=span,
+            first_position=first,
+            score_label=label,
+            row_length=row_length,
+        )
+        summary.figures.append(path)
+    table_path = out.with_suffix(".tsv")
+    frame = pd.concat(tables) if tables else pd.DataFrame(columns=["map", "pos", "ref", "alt"])
+    with atomic_write(table_path, newline="") as fh:
+        fh.write(f"# seqcnn mutation map; score = {formula.get(weighting, label)}; pos 1-based\n")
+        frame.to_csv(fh, sep="\t", index=False, float_format="%.6g")
+    summary.table = table_path
+    summary.seconds = time.perf_counter() - begin
+    return summary
+
+
+# ---------------------------------------------------------------------------- attribute
+def _baseline_name(method: str, baselines: str | None) -> str:
+    if method in ("ism", "saliency", "input-x-gradient"):
+        return ""
+    if baselines is not None:
+        return baselines
+    return "shuffle" if method == "deepliftshap" else "uniform"
+
+
+def attribute_run(
+    run_dir: str | Path,
+    data_path: str | Path,
+    out: str | Path,
+    method: str = "deeplift",
+    baselines: str | None = None,
+    target: str | int | None = None,
+    n_shuffles: int = 20,
+    n_steps: int = 50,
+    n_logos: int = 5,
+    seed: int = 0,
+    batch_size: int = 64,
+    device: str = "auto",
+    verbose: bool = False,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Attributions of a run's output to every base of the sequences in ``data_path``.
+
+    Writes ``out`` (``.npz``): ``attributions`` ``(N, 4, L)`` float32, ``onehot`` ``(N, 4, L)``
+    uint8, ``ids``, ``delta`` ``(N,)`` (completeness error, for DeepLIFT and integrated
+    gradients), ``method``, ``target``, ``baselines``; and, for the first ``n_logos``
+    sequences, ``OUT_<i>_<id>.png`` beside it: a logo of each position's attribution on its
+    observed base (the sum over the four channels, which is what sums to the output
+    difference; for saliency, the gradient of the observed base). Data options as in
+    :func:`predict_run`.
+
+    Returns
+    -------
+    dict
+        ``n``, ``method``, ``target``, ``max_abs_delta``, ``logos`` (paths), ``seconds``.
+    """
+    import re
+
+    from seqcnn.attribution import attribute
+    from seqcnn.plot.logo import plot_logo
+    from seqcnn.utils import atomic_output_path
+
+    begin = time.perf_counter()
+    out = Path(out)
+    if out.suffix != ".npz":
+        raise ConfigError(f"-o {out}: attributions are written as .npz (e.g. -o attr.npz)")
+    model, config, _, targets = _sequence_model(run_dir, device, "attribute")
+    t = _target_index(targets, target)
+    options = dataclasses.replace(DataOptions.for_run(config, **overrides), negatives="none")
+    subset = read_examples(data_path, options)
+    x, ids = subset.encode(), list(subset.ids)
+    result = attribute(
+        model,
+        x,
+        method=method,
+        baselines=baselines,
+        target=t,
+        n_shuffles=n_shuffles,
+        n_steps=n_steps,
+        batch_size=batch_size,
+        seed=seed,
+        verbose=verbose,
+    )
+    values = result.values.numpy()
+    onehot = x.numpy()
+    arrays = {
+        "attributions": values.astype(np.float32),
+        "onehot": (onehot > 0).astype(np.uint8),
+        "ids": np.array(ids, dtype=str),
+        "method": np.array(method),
+        "target": np.array(targets[t]),
+        "baselines": np.array(_baseline_name(method, baselines)),
+    }
+    if result.delta is not None:
+        arrays["delta"] = result.delta.numpy()
+    with atomic_output_path(out) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    logos = []
+    per_position = values if method == "saliency" else values.sum(axis=1, keepdims=True)
+    for i in range(min(n_logos, len(ids))):
+        heights = onehot[i] * per_position[i]
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ids[i])[:60]
+        path = out.with_name(f"{out.stem}_{i + 1}_{safe}.png")
+        plot_logo(heights, path, title=f"{ids[i]}: {method}, {targets[t]}", ylabel="attribution")
+        logos.append(path)
+    return {
+        "n": len(ids),
+        "method": method,
+        "target": targets[t],
+        "max_abs_delta": None if result.delta is None else float(result.delta.abs().max()),
+        "logos": logos,
+        "seconds": time.perf_counter() - begin,
+    }

@@ -1,0 +1,536 @@
+"""One self-contained HTML page per run: what ``seqcnn report`` writes.
+
+The page holds the run's configuration, a metrics table (every split of ``metrics.json`` and
+every ``evaluate-*`` folder), the training curve, the ROC / precision-recall (or confusion)
+figures, and, when they are there, the motif overview, the variant summary and mutation maps.
+Every picture is embedded as a base64 ``data:`` URI and the page has no link, script or style
+sheet outside itself, so it opens offline, can be mailed, and stays valid when the run moves.
+All text taken from files is escaped (:func:`html.escape`).
+
+Where the optional parts come from (:func:`find_report_inputs`): the given paths, else these
+conventional places inside the run directory:
+
+========================  ========================================================================
+part                      found in
+========================  ========================================================================
+motifs                    ``RUN/motifs/`` (``seqcnn motifs RUN -o RUN/motifs``): ``matches.tsv``
+                          and the logos (``*.png``, ``*.svg``) in it or in its ``logos/`` folder
+variants                  ``RUN/variants.tsv`` (``.tsv.gz``) and ``RUN/variants/*.tsv``: variant
+                          score tables of ``seqcnn score-variants``
+mutation maps             ``RUN/mutation_maps/`` or ``RUN/mutation-maps/``: ``*.png``, ``*.svg``
+========================  ========================================================================
+
+Examples
+--------
+>>> inputs = find_report_inputs("RUN")  # doctest: +SKIP
+>>> html_text = render_report(inputs)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import glob
+import html
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from seqcnn import __version__
+from seqcnn.exceptions import InputError
+
+__all__ = ["ReportInputs", "find_report_inputs", "render_report", "variant_summary", "IMAGE_TYPES"]
+
+#: Picture suffixes the page embeds, with their MIME types.
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
+#: The run's own figures, in page order, with their captions.
+RUN_FIGURES = (
+    ("training_curve", "Training curve"),
+    ("roc", "ROC curve"),
+    ("pr", "Precision-recall curve"),
+    ("confusion", "Confusion matrix"),
+)
+#: Metric columns in the order the table shows them (others follow, sorted).
+METRIC_ORDER = (
+    "n",
+    "auroc",
+    "auprc",
+    "pearson",
+    "spearman",
+    "mse",
+    "accuracy",
+    "balanced_accuracy",
+    "loss",
+)
+MAX_LOGOS = 48
+MAX_MAPS = 24
+
+
+@dataclasses.dataclass
+class ReportInputs:
+    """The files one report is made from.
+
+    Attributes
+    ----------
+    run_dir : pathlib.Path
+        The run directory (``config.json`` at least).
+    motifs : pathlib.Path or None
+        A ``seqcnn motifs`` output folder.
+    variants : list of pathlib.Path
+        Variant score tables (TSV, optionally gzipped).
+    maps : list of pathlib.Path
+        Mutation-map pictures.
+    """
+
+    run_dir: Path
+    motifs: Path | None = None
+    variants: list[Path] = dataclasses.field(default_factory=list)
+    maps: list[Path] = dataclasses.field(default_factory=list)
+
+
+def _pictures(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_TYPES and p.is_file())
+
+
+def _expand(patterns: Iterable[str | os.PathLike], what: str) -> list[Path]:
+    """Files named by paths, folders (their pictures) or glob patterns; a pattern that names
+    nothing is an error, so a typo never gives a report that silently lacks a section."""
+    found: list[Path] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_dir():
+            hits = _pictures(path)
+        elif path.is_file():
+            hits = [path]
+        else:
+            hits = [Path(p) for p in sorted(glob.glob(str(pattern))) if Path(p).is_file()]
+        if not hits:
+            raise InputError(f"{what}: nothing matches {str(pattern)!r}", path=pattern)
+        found.extend(hits)
+    return list(dict.fromkeys(found))
+
+
+def find_report_inputs(
+    run_dir: str | os.PathLike,
+    motifs: str | os.PathLike | None = None,
+    variants: Sequence[str | os.PathLike] | None = None,
+    maps: Sequence[str | os.PathLike] | None = None,
+) -> ReportInputs:
+    """The files of a report: the given ones, else those at the conventional places in the run.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        A run directory (``seqcnn train``).
+    motifs : str or os.PathLike, optional
+        A ``seqcnn motifs`` output folder (default ``RUN/motifs`` when it exists).
+    variants : list of str, optional
+        Variant score TSVs or glob patterns (default ``RUN/variants.tsv[.gz]``,
+        ``RUN/variants/*.tsv[.gz]``).
+    maps : list of str, optional
+        Mutation-map pictures, folders or glob patterns (default the pictures in
+        ``RUN/mutation_maps/`` or ``RUN/mutation-maps/``).
+
+    Returns
+    -------
+    ReportInputs
+
+    Raises
+    ------
+    seqcnn.exceptions.InputError
+        If ``run_dir`` has no ``config.json``, a given folder does not exist or a given
+        pattern matches nothing.
+    """
+    run = Path(run_dir)
+    if not (run / "config.json").is_file():
+        raise InputError(
+            "not a run directory (no config.json); give the folder `seqcnn train --out` wrote",
+            path=run,
+        )
+    if motifs is not None:
+        motif_dir = Path(motifs)
+        if not motif_dir.is_dir():
+            raise InputError("--motifs: not a folder (give `seqcnn motifs -o DIR`)", path=motifs)
+    else:
+        motif_dir = run / "motifs" if (run / "motifs").is_dir() else None
+    if variants:
+        tables = _expand(variants, "--variants")
+    else:
+        tables = [p for p in (run / "variants.tsv", run / "variants.tsv.gz") if p.is_file()]
+        if (run / "variants").is_dir():
+            tables += sorted(
+                p for p in (run / "variants").iterdir() if p.name.endswith((".tsv", ".tsv.gz"))
+            )
+    if maps:
+        pictures = _expand(maps, "--maps")
+    else:
+        pictures = []
+        for name in ("mutation_maps", "mutation-maps"):
+            if (run / name).is_dir():
+                pictures += _pictures(run / name)
+    return ReportInputs(run, motif_dir, tables, pictures)
+
+
+# ---------------------------------------------------------------------------- HTML pieces
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
+max-width:1100px;padding:1em 2em;color:#222;line-height:1.4}
+h1{margin-bottom:0.1em}h2{border-bottom:1px solid #ccc;padding-bottom:0.2em;margin-top:1.6em}
+.sub{color:#555;margin-top:0}
+table{border-collapse:collapse;margin:0.5em 0;font-size:0.9em}
+th,td{border:1px solid #ddd;padding:0.25em 0.6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{display:inline-block;margin:0.5em 1em 0.5em 0;vertical-align:top}
+figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:0.85em;color:#555}
+.grid figure{max-width:330px}.pair figure{max-width:480px}.wide figure{max-width:100%}
+.cols{display:flex;flex-wrap:wrap;gap:0 2em;align-items:flex-start}
+nav a{margin-right:1em}code,pre{font-size:0.85em;background:#f7f7f7}
+pre{padding:0.6em;overflow-x:auto}.note{color:#666;font-size:0.9em}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+            return f"{value:.3g}"
+        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1 else f"{value:.4g}"
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    cls = ' class="num"' if numeric else ""
+    return f"<td{cls}>{_e(_fmt(value))}</td>"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _frame_table(frame: pd.DataFrame) -> str:
+    rows = [[_plain(v) for v in row] for row in frame.itertuples(index=False)]
+    return _table([str(c) for c in frame.columns], rows)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers, pandas' missing values as None."""
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _image(path: Path, caption: str | None = None) -> str:
+    mime = IMAGE_TYPES.get(path.suffix.lower())
+    if mime is None:
+        return ""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    text = caption if caption is not None else path.name
+    return (
+        f'<figure><img src="data:{mime};base64,{data}" alt="{_e(text)}">'
+        f"<figcaption>{_e(text)}</figcaption></figure>"
+    )
+
+
+def _find_figure(folder: Path, stem: str) -> Path | None:
+    for suffix in IMAGE_TYPES:
+        path = folder / f"{stem}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError(f"not valid JSON: {err}", path=path) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object", path=path)
+    return data
+
+
+def _metric_rows(run: Path) -> list[tuple[str, dict]]:
+    """``(label, metrics)`` for each split of ``metrics.json`` and each ``evaluate-*`` folder."""
+    rows: list[tuple[str, dict]] = []
+    if (run / "metrics.json").is_file():
+        metrics = _read_json(run / "metrics.json")
+        for split, values in metrics.items():
+            if isinstance(values, dict):
+                rows.append((split, values))
+    for folder in sorted(run.glob("evaluate-*")):
+        if (folder / "metrics.json").is_file():
+            rows.append((folder.name, _read_json(folder / "metrics.json")))
+    return rows
+
+
+def _metrics_section(run: Path) -> str:
+    rows = _metric_rows(run)
+    if not rows:
+        return "<p class='note'>No metrics.json: the run has not finished training.</p>"
+    keys: list[str] = []
+    for _, values in rows:
+        keys += [k for k, v in values.items() if isinstance(v, (int, float)) and k not in keys]
+    ordered = [k for k in METRIC_ORDER if k in keys] + sorted(
+        k for k in keys if k not in METRIC_ORDER
+    )
+    table = _table(
+        ["split", *ordered, "data"],
+        (
+            [label, *(values.get(k) for k in ordered), values.get("file", "")]
+            for label, values in rows
+        ),
+    )
+    return table
+
+
+def _config_section(config: dict) -> str:
+    parts = ["<div class='cols'>"]
+    model = config.get("model", {})
+    args = model.get("args", {})
+    if args:
+        parts.append("<div><h3>Model: " + _e(model.get("name", "?")) + "</h3>")
+        rows = ([k, json.dumps(v)] for k, v in args.items())
+        parts.append(_table(["argument", "value"], rows) + "</div>")
+    for key, title in (("training", "Training options"), ("data", "Data options")):
+        values = config.get(key)
+        if isinstance(values, dict) and values:
+            rows = ([k, v if isinstance(v, str) else json.dumps(v)] for k, v in values.items())
+            parts.append(f"<div><h3>{title}</h3>" + _table(["option", "value"], rows) + "</div>")
+    parts.append("</div>")
+    parts.append(
+        "<details><summary>config.json</summary><pre>"
+        + _e(json.dumps(config, indent=2))
+        + "</pre></details>"
+    )
+    return "".join(parts)
+
+
+def _figures_section(run: Path) -> str:
+    parts = []
+    curve = _find_figure(run, RUN_FIGURES[0][0])
+    if curve is not None:
+        parts.append("<div class='wide'>" + _image(curve, RUN_FIGURES[0][1]) + "</div>")
+    for folder, where in [(run, ""), *((f, f", {f.name}") for f in sorted(run.glob("evaluate-*")))]:
+        figures = []
+        for stem, caption in RUN_FIGURES[1:]:
+            path = _find_figure(folder, stem)
+            if path is not None:
+                figures.append(_image(path, caption + where))
+        if figures:
+            parts.append("<div class='pair'>" + "".join(figures) + "</div>")
+    if not parts:
+        return "<p class='note'>No figures in the run directory.</p>"
+    return "".join(parts)
+
+
+def _read_tsv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, sep="\t", comment=None, low_memory=False)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise InputError(f"cannot read as a tab-separated table: {err}", path=path) from None
+
+
+def _motif_section(folder: Path, top: int) -> str:
+    parts = [f"<p class='note'>From <code>{_e(folder)}</code>.</p>"]
+    matches = folder / "matches.tsv"
+    if matches.is_file():
+        frame = _read_tsv(matches)
+        n = len(frame)
+        if "significant" in frame.columns:
+            significant = frame["significant"].astype(str).str.lower().isin(["true", "1", "yes"])
+            parts.append(f"<p>{int(significant.sum())} of {n} rows are significant matches.</p>")
+            frame = pd.concat([frame[significant], frame[~significant]])
+        parts.append(f"<h3>Matches (first {min(top, n)} of {n} rows of matches.tsv)</h3>")
+        parts.append(_frame_table(frame.head(top)))
+    logos = _pictures(folder)
+    if (folder / "logos").is_dir():
+        logos += _pictures(folder / "logos")
+    if logos:
+        shown = logos[:MAX_LOGOS]
+        more = f" (first {len(shown)} of {len(logos)})" if len(logos) > len(shown) else ""
+        parts.append(f"<h3>Logos{more}</h3><div class='grid'>")
+        parts.extend(_image(p, p.stem) for p in shown)
+        parts.append("</div>")
+    if len(parts) == 1:
+        parts.append("<p class='note'>No matches.tsv and no logos in this folder.</p>")
+    return "".join(parts)
+
+
+def variant_summary(frame: pd.DataFrame, top: int = 10) -> dict[str, Any]:
+    """Counts by status and the strongest effects of a variant score table.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The columns of ``seqcnn score-variants`` (TSV): ``chrom pos id ref alt``,
+        ``<t>_ref <t>_alt <t>_delta`` for each target ``t`` (``<t>_z <t>_pvalue`` optional)
+        and ``status``.
+    top : int
+        Rows per target in the strongest-effects tables.
+
+    Returns
+    -------
+    dict
+        ``{"n": rows, "status": {status: count}, "targets": [t, ...],
+        "strongest": {t: DataFrame}}``: for each target the ``top`` scored rows with the
+        largest ``|<t>_delta|``, largest first.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"chrom": ["1", "1", "1"], "pos": [5, 9, 12], "id": [".", "rs1", "."],
+    ...     "ref": ["A", "C", "G"], "alt": ["T", "G", "A"], "y_ref": [0.0, 1.0, 0.0],
+    ...     "y_alt": [0.5, -2.0, 0.0], "y_delta": [0.5, -3.0, float("nan")],
+    ...     "status": ["ok", "ok", "ref_mismatch"]})
+    >>> s = variant_summary(frame)
+    >>> s["status"], s["targets"], s["strongest"]["y"]["id"].tolist()
+    ({'ok': 2, 'ref_mismatch': 1}, ['y'], ['rs1', '.'])
+    """
+    required = ["chrom", "pos", "ref", "alt", "status"]
+    missing = [c for c in required if c not in frame.columns]
+    targets = [c[: -len("_delta")] for c in frame.columns if c.endswith("_delta")]
+    if missing or not targets:
+        what = ", ".join(missing) if missing else "any <target>_delta column"
+        raise InputError(f"not a score-variants table: no {what}")
+    status = frame["status"].astype(str).value_counts()
+    ok = frame[frame["status"].astype(str) == "ok"]
+    strongest = {}
+    for t in targets:
+        cols = [c for c in ("chrom", "pos", "id", "ref", "alt") if c in frame.columns]
+        cols += [c for c in (f"{t}_ref", f"{t}_alt", f"{t}_delta", f"{t}_z", f"{t}_pvalue")]
+        cols = [c for c in cols if c in frame.columns]
+        delta = pd.to_numeric(ok[f"{t}_delta"], errors="coerce")
+        order = delta.abs().sort_values(ascending=False, kind="stable").index[:top]
+        strongest[t] = ok.loc[order, cols].reset_index(drop=True)
+    return {
+        "n": len(frame),
+        "status": {str(k): int(v) for k, v in sorted(status.items(), key=lambda kv: -kv[1])},
+        "targets": targets,
+        "strongest": strongest,
+    }
+
+
+def _variants_section(paths: Sequence[Path], top: int) -> str:
+    parts = []
+    for path in paths:
+        frame = _read_tsv(path)
+        try:
+            summary = variant_summary(frame, top)
+        except InputError as err:
+            raise InputError(str(err), path=path) from None
+        counts = ", ".join(f"{k} {v}" for k, v in summary["status"].items())
+        parts.append(f"<h3>{_e(path.name)}</h3><p>{summary['n']} ALT alleles: {_e(counts)}.</p>")
+        for t, best in summary["strongest"].items():
+            parts.append(f"<p>Strongest effects on <b>{_e(t)}</b> (largest |ALT − REF|):</p>")
+            parts.append(_frame_table(best))
+    return "".join(parts)
+
+
+def _maps_section(paths: Sequence[Path]) -> str:
+    shown = list(paths)[:MAX_MAPS]
+    note = ""
+    if len(paths) > len(shown):
+        note = f"<p class='note'>First {len(shown)} of {len(paths)} maps.</p>"
+    return note + "<div class='wide'>" + "".join(_image(p, p.stem) for p in shown) + "</div>"
+
+
+def _history_line(run: Path) -> str:
+    path = run / "history.csv"
+    if not path.is_file():
+        return ""
+    try:
+        history = pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read the training history: {err}", path=path) from None
+    seconds = pd.to_numeric(history.get("seconds"), errors="coerce").sum()
+    return f"{len(history)} epochs, {seconds:.0f} s of training"
+
+
+def render_report(inputs: ReportInputs, title: str | None = None, top: int = 15) -> str:
+    """The HTML page of a run, every picture embedded.
+
+    Parameters
+    ----------
+    inputs : ReportInputs
+        From :func:`find_report_inputs`.
+    title : str, optional
+        The page title (default: the run directory's name).
+    top : int
+        Rows shown in the motif-match and strongest-variant tables.
+
+    Returns
+    -------
+    str
+        A complete HTML document with no external reference.
+    """
+    run = inputs.run_dir
+    config = _read_json(run / "config.json")
+    name = title or run.resolve().name
+    model = config.get("model", {}).get("name", "?")
+    targets = config.get("targets", [])
+    facts = [
+        f"model {model}",
+        f"task {config.get('task', '?')}",
+        f"targets {', '.join(map(str, targets[:8]))}" + (" …" if len(targets) > 8 else ""),
+    ]
+    described = config.get("input", {})
+    if "length" in described:
+        facts.append(f"input {described['length']} bp")
+    elif "shape" in described:
+        facts.append("input " + "×".join(map(str, described["shape"])))
+    if "best_epoch" in config:
+        facts.append(f"best epoch {config['best_epoch']}")
+    history = _history_line(run)
+    if history:
+        facts.append(history)
+    facts.append(f"trained with seqcnn {config.get('seqcnn_version', '?')}")
+
+    sections: list[tuple[str, str, str]] = [
+        ("metrics", "Metrics", _metrics_section(run)),
+        ("figures", "Training and evaluation", _figures_section(run)),
+    ]
+    if inputs.motifs is not None:
+        sections.append(("motifs", "Motifs", _motif_section(inputs.motifs, top)))
+    if inputs.variants:
+        sections.append(("variants", "Variant effects", _variants_section(inputs.variants, top)))
+    if inputs.maps:
+        sections.append(("maps", "Mutation maps", _maps_section(inputs.maps)))
+    sections.append(("config", "Configuration", _config_section(config)))
+
+    nav = "".join(f'<a href="#{key}">{_e(head)}</a>' for key, head, _ in sections)
+    body = "".join(f'<h2 id="{key}">{_e(head)}</h2>{text}' for key, head, text in sections)
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='generator' content='seqcnn {_e(__version__)}'>"
+        f"<title>{_e(name)} · seqcnn report</title><style>{STYLE}</style></head><body>"
+        f"<h1>{_e(name)}</h1><p class='sub'>{_e(' · '.join(facts))}</p>"
+        f"<p class='sub'>Run directory <code>{_e(run.resolve())}</code></p>"
+        f"<nav>{nav}</nav>{body}"
+        f"<p class='note'>Written by seqcnn {_e(__version__)} (<code>seqcnn report</code>); "
+        "every picture is embedded, the page needs no network.</p></body></html>\n"
+    )
