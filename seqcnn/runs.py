@@ -746,7 +746,15 @@ def attribute_run(
         heights = onehot[i] * per_position[i]
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ids[i])[:60]
         path = out.with_name(f"{out.stem}_{i + 1}_{safe}.png")
-        plot_logo(heights, path, title=f"{ids[i]}: {method}, {targets[t]}", ylabel="attribution")
+        length = heights.shape[1]
+        rows = max(1, round(length / 100))  # 101 bp: one row
+        plot_logo(
+            heights,
+            path,
+            title=f"{ids[i]}: {method}, {targets[t]}",
+            ylabel="attribution",
+            row_length=-(-length // rows),
+        )
         logos.append(path)
     return {
         "n": len(ids),
