@@ -14,7 +14,16 @@ import pytest
 from seqcnn.cli import main
 
 REPO_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
-VERBS = ["train", "evaluate", "predict", "score-variants", "list-models", "demo"]
+VERBS = [
+    "train",
+    "evaluate",
+    "predict",
+    "score-variants",
+    "mutation-map",
+    "attribute",
+    "list-models",
+    "demo",
+]
 
 
 def run(capsys, *argv: str) -> tuple[int, str]:
@@ -395,3 +404,88 @@ def test_score_variants_tsv_vcf_and_errors(tmp_path, capsys):
     code, text = run(capsys, "score-variants", tmp_path / "missing", "--vcf", vcf, "--fasta", fa,
                      "-o", tmp_path / "g.tsv")  # fmt: skip
     assert code == 1 and "run directory not found" in text
+
+
+def test_mutation_map_sequence_region_vcf_and_errors(tmp_path, capsys):
+    import numpy as np
+    import torch
+
+    from seqcnn.attribution import ism_outputs
+    from seqcnn.checkpoint import load_run
+    from seqcnn.sequence import one_hot_encode
+
+    run_dir = _tiny_run(tmp_path / "run", n_filters=4, filter_width=5, hidden=0)
+    genome = "ACGTTGCAAC" * 20
+    fa = tmp_path / "g.fa"
+    fa.write_text(">chr1\n" + genome + "\n")
+    seq = genome[10:41]
+    code, text = run(capsys, "mutation-map", run_dir, "--sequence", seq, "-o", tmp_path / "s.png",
+                     "-q")  # fmt: skip
+    assert code == 0, text
+    assert "1 mutation map(s)" in text and (tmp_path / "s.png").is_file()
+    table = pd.read_csv(tmp_path / "s.tsv", sep="\t", comment="#")
+    assert len(table) == 4 * 31 and (table.loc[table["ref"] == table["alt"], "delta"] == 0).all()
+    model, _ = load_run(run_dir)
+    expected = ism_outputs(model, one_hot_encode([seq])).mutated[0, 0].numpy()  # (4, L)
+    np.testing.assert_allclose(table["alt_logit"].to_numpy(), expected.T.ravel(), atol=1e-5)
+    with torch.no_grad():  # one value by hand: T written at position 3 (1-based)
+        mutated = seq[:2] + "T" + seq[3:]
+        by_hand = float(model(one_hot_encode([mutated]))[0, 0])
+    row = table[(table["pos"] == 3) & (table["alt"] == "T")].iloc[0]
+    assert row["alt_logit"] == pytest.approx(by_hand, abs=1e-5)
+    # a region, 1-based inclusive: chr1:11-41 is genome[10:41]
+    code, text = run(capsys, "mutation-map", run_dir, "--fasta", fa, "--region", "chr1:11-41",
+                     "-o", tmp_path / "r.svg", "-q")  # fmt: skip
+    assert code == 0, text
+    region = pd.read_csv(tmp_path / "r.tsv", sep="\t", comment="#")
+    assert region["pos"].min() == 11 and region["pos"].max() == 41
+    np.testing.assert_allclose(region["alt_logit"], table["alt_logit"], atol=1e-6)
+    # a VCF: one map per ALT allele, the variant's REF base at index L // 2 of its window
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr1\t54\trs1\tT\tA,C\t.\t.\t.\nchr1\t60\trs2\tA\tC\t.\t.\t.\n"
+        "chr9\t5\trs3\tA\tG\t.\t.\t.\n"
+    )
+    code, text = run(capsys, "mutation-map", run_dir, "--vcf", vcf, "--fasta", fa, "-o",
+                     tmp_path / "v.png", "-q")  # fmt: skip
+    assert code == 0, text
+    assert "2 mutation map(s) for 4 ALT alleles (ref_mismatch 1, unknown_contig 1" in text
+    maps = pd.read_csv(tmp_path / "v.tsv", sep="\t", comment="#")
+    assert sorted(maps["map"].unique()) == ["v_1.png", "v_2.png"]
+    first = maps[maps["map"] == "v_1.png"]
+    assert first["pos"].min() == 54 - 31 // 2 and first["pos"].max() == 54 + 31 // 2
+    assert set(first.loc[first["pos"] == 54, "ref"]) == {"T"} and genome[53] == "T"
+    assert (tmp_path / "v_2.png").is_file() and not (tmp_path / "v.png").exists()
+    # errors: one line each, exit 1
+    for argv, expected in (
+        (["--region", "chr1:11-41"], "needs the reference genome"),
+        (["--sequence", "ACGU" * 8], "invalid character 'U'"),
+        (["--fasta", fa, "--region", "chr1:41-11"], "1 <= start <= end"),
+        (["--sequence", seq, "--weighting", "delta", "-o", tmp_path / "x.txt"], "suffix"),
+    ):
+        argv = [*argv] if "-o" in argv else [*argv, "-o", tmp_path / "x.png"]
+        code, text = run(capsys, "mutation-map", run_dir, *argv)
+        assert code == 1 and expected in text and len(text.strip().splitlines()) == 1, text
+    fixed = _tiny_run(tmp_path / "dilated", length=101, name="dilated")
+    code, text = run(capsys, "mutation-map", fixed, "--sequence", seq, "-o", tmp_path / "d.png")
+    assert code == 1 and "only takes its training length 101" in text
+
+
+def test_attribute_writes_arrays_and_logos(tmp_path, capsys):
+    import numpy as np
+
+    run_dir = _tiny_run(tmp_path / "run", n_filters=4, filter_width=5, hidden=0)
+    data = tmp_path / "seqs.fa"
+    data.write_text(">a\nACGTTGCAACGTTGCAACGTTGCAACGTTGC\n>b\nGGGCCCAATTGGGCCCAATTGGGCCCAATTG\n")
+    out = tmp_path / "attr.npz"
+    code, text = run(capsys, "attribute", run_dir, "--data", data, "--method", "deeplift", "-o",
+                     out, "--logos", "1", "-q")  # fmt: skip
+    assert code == 0, text
+    assert "deeplift for 2 sequences" in text and "convergence delta" in text
+    arrays = np.load(out)
+    assert arrays["attributions"].shape == (2, 4, 31) and list(arrays["ids"]) == ["a", "b"]
+    assert np.abs(arrays["delta"]).max() < 1e-5 and str(arrays["baselines"]) == "uniform"
+    assert (tmp_path / "attr_1_a.png").is_file() and not (tmp_path / "attr_2_b.png").exists()
+    code, text = run(capsys, "attribute", run_dir, "--data", data, "-o", tmp_path / "a.tsv")
+    assert code == 1 and ".npz" in text
