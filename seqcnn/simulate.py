@@ -183,32 +183,25 @@ def _write_gzip_text(path: Path, text: str) -> None:
         fh.write(buffer.getvalue())
 
 
-def _meme(matrix_id: str, name: str, counts: np.ndarray, background: np.ndarray) -> str:
+def _planted_motif(matrix_id: str, name: str, counts: np.ndarray):
+    from seqcnn.io.meme import Motif
+
     probs = counts / counts.sum(axis=1, keepdims=True)
-    lines = [
-        "MEME version 4",
-        "",
-        "ALPHABET= ACGT",
-        "",
-        "strands: + -",
-        "",
-        "Background letter frequencies",
-        " ".join(f"{b} {f:.3f}" for b, f in zip("ACGT", background, strict=True)),
-        "",
-        f"MOTIF {matrix_id} {name}",
-        f"letter-probability matrix: alength= 4 w= {len(probs)} "
-        f"nsites= {int(round(counts[0].sum()))} E= 0",
-    ]
-    lines += [" ".join(f"{v:.6f}" for v in row) for row in probs]
-    return "\n".join(lines) + "\n"
+    nsites = int(round(counts[0].sum()))
+    return Motif(matrix_id, probs.T, alt_name=name, nsites=nsites, evalue=0.0, counts=counts.T)
+
+
+def _meme(matrix_id: str, name: str, counts: np.ndarray, background: np.ndarray) -> str:
+    from seqcnn.io.meme import format_meme
+
+    motif = _planted_motif(matrix_id, name, counts)
+    return format_meme([motif], background=background, decimals=6)
 
 
 def _jaspar(matrix_id: str, name: str, counts: np.ndarray) -> str:
-    width = max(len(f"{v:g}") for v in counts.ravel())
-    lines = [f">{matrix_id}\t{name}"]
-    for b, column in zip("ACGT", counts.T, strict=True):
-        lines.append(f"{b}  [ " + " ".join(f"{v:>{width}g}" for v in column) + " ]")
-    return "\n".join(lines) + "\n"
+    from seqcnn.io.meme import format_jaspar
+
+    return format_jaspar([_planted_motif(matrix_id, name, counts)])
 
 
 def _readme(
