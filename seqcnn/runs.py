@@ -345,8 +345,8 @@ def score_variants_run(
     seqcnn.variants.VariantSummary
         Records, ALT alleles, scored, skipped by reason, flags, warnings.
     """
-    from seqcnn.train import resolve_device
     from seqcnn.io.vcf import VcfReader
+    from seqcnn.train import resolve_device
     from seqcnn.variants import VariantScorer, accepts_length, write_variant_scores
 
     model, config = checkpoint.load_run(run_dir)
