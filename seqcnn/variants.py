@@ -632,7 +632,7 @@ class VariantScorer:
 # ---------------------------------------------------------------- the API
 def score_variants(
     model: nn.Module,
-    vcf: str | os.PathLike,
+    vcf: str | os.PathLike | VcfReader,
     genome: Genome | str | os.PathLike,
     length: int,
     targets: Sequence[str] | None = None,
@@ -690,7 +690,7 @@ def _fmt(value: float) -> str:
 
 def write_variant_scores(
     scorer: VariantScorer,
-    vcf: str | os.PathLike,
+    vcf: str | os.PathLike | VcfReader,
     out: str | os.PathLike,
     command: str | None = None,
     info_prefix: str = "SEQCNN",
@@ -701,7 +701,8 @@ def write_variant_scores(
     Parameters
     ----------
     scorer : VariantScorer
-    vcf : str or os.PathLike
+    vcf : str or os.PathLike or VcfReader
+        The input (a :class:`~seqcnn.io.vcf.VcfReader` to read one region of an indexed file).
     out : str or os.PathLike
         ``.tsv`` (``.tsv.gz``, ``.txt``): one row per ALT allele, the columns of
         :func:`score_variants`, after ``#`` lines with the command and the null.
@@ -726,9 +727,9 @@ def write_variant_scores(
     if scorer.null_description():
         meta.append(f"seqcnnNull={scorer.null_description()}")
     meta.append(f"seqcnnScale={scorer.scale}")
-    if out.resolve() == Path(vcf).resolve():
+    reader = vcf if isinstance(vcf, VcfReader) else VcfReader(vcf)
+    if out.resolve() == reader.path.resolve():
         raise ConfigError(f"-o {out} would overwrite the input VCF; choose another output name")
-    reader = VcfReader(vcf)
     if name.endswith((".vcf", ".vcf.gz", ".vcf.bgz")):
         _write_vcf(scorer, reader, out, meta, info_prefix)
         if scorer.vcf_indexed is False:
