@@ -35,7 +35,7 @@ def run_demo(out: str | Path = "seqcnn-demo", force: bool = False, epochs: int =
         f"seqcnn demo: simulated data from {src}: 101 bp sequences, CTCF sites (JASPAR "
         "MA0139.2) planted in background sequence; 3000 train / 500 valid / 500 test"
     )
-    _say("[1/4] training DeepBind (seqcnn train)")
+    _say("[1/5] training DeepBind (seqcnn train)")
     train_run(
         src / "train.tsv.gz",
         out / "run",
@@ -45,14 +45,14 @@ def run_demo(out: str | Path = "seqcnn-demo", force: bool = False, epochs: int =
         test=src / "test.tsv.gz",
         force=True,
     )
-    _say("[2/4] evaluating on the test split (seqcnn evaluate)")
+    _say("[2/5] evaluating on the test split (seqcnn evaluate)")
     metrics = evaluate_run(out / "run", src / "test.tsv.gz", out / "evaluation")
-    _say("[3/4] scoring the test sequences (seqcnn predict)")
+    _say("[3/5] scoring the test sequences (seqcnn predict)")
     predict_run(out / "run", src / "test.tsv.gz", out / "predictions.tsv")
-    _say("[4/4] variants in and around planted sites (seqcnn score-variants)")
+    _say("[4/5] variants in and around planted sites (seqcnn score-variants)")
     effects = variant_step(out / "run", src, out / "variants")
-    # The mutation map of the first variant (seqcnn mutation-map) goes here: the variants
-    # are in out/variants/demo_variants.vcf against out/variants/demo_sequences.fa.
+    _say("[5/5] a mutation map of one variant inside a planted site (seqcnn mutation-map)")
+    mapped = mutation_map_step(out / "run", out / "variants", out / "mutation_map.png")
     _say(
         f"\ndone in {time.perf_counter() - t0:.0f} s. Test AUROC {metrics['auroc']:.3f}, "
         f"AUPRC {metrics['auprc']:.3f} (a scan with the true motif scores 0.931).\n"
@@ -63,6 +63,7 @@ def run_demo(out: str | Path = "seqcnn-demo", force: bool = False, epochs: int =
         f"  predictions.tsv  P(bound) for each test sequence\n"
         f"  variants/        demo_sequences.fa, demo_variants.vcf (variants in and around\n"
         f"                   planted sites), variant_effects.tsv and .vcf.gz (+ .tbi)\n"
+        f"  mutation_map.png every substitution's effect around {mapped} (+ .tsv)\n"
         f"{effects}"
     )
     return metrics
@@ -156,3 +157,26 @@ def variant_step(run_dir: Path, src: Path, out: Path, n_shuffles: int = 49) -> s
         f"  SNVs >= 8 bp outside them: mean effect {delta[~is_in].mean():+.2f} logits, "
         f"{(pvalue[~is_in] <= 0.05).sum()} of {(~is_in).sum()} with p <= 0.05"
     )
+
+
+def mutation_map_step(run_dir: Path, variants: Path, out: Path) -> str:
+    """Draw the mutation map of the in-site SNV of the demo VCF closest to its sequence's centre.
+
+    The map's window is the one ``score-variants`` scored (the variant at index ``L // 2``);
+    near the centre of a 101-bp demo sequence it needs little ``N`` padding. Writes ``out``
+    and the TSV beside it; returns the variant's ID.
+    """
+    from seqcnn.runs import mutation_map_run
+    from seqcnn.utils import atomic_write
+
+    lines = (variants / "demo_variants.vcf").read_text().splitlines()
+    header = [ln for ln in lines if ln.startswith("#")]
+    records = [ln.split("\t") for ln in lines if ln and not ln.startswith("#")]
+    in_site = [r for r in records if r[7] == "WHERE=site" and len(r[3]) == len(r[4]) == 1]
+    best = min(in_site, key=lambda r: abs(int(r[1]) - 51))
+    with atomic_write(variants / "mapped_variant.vcf") as fh:
+        fh.write("\n".join([*header, "\t".join(best)]) + "\n")
+    mutation_map_run(
+        run_dir, out, vcf=variants / "mapped_variant.vcf", fasta=variants / "demo_sequences.fa"
+    )
+    return best[2]
