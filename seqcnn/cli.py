@@ -36,8 +36,16 @@ EXAMPLES = {
           seqcnn evaluate runs/ctcf --data CTCF_B.seq.gz     # writes runs/ctcf/evaluate-CTCF_B/
         """,
     "predict": """
-        example:
+        examples:
           seqcnn predict runs/ctcf --data sequences.fa -o scores.tsv
+          # genome windows (skipped ones get a status), on a GPU, in 4 processes
+          seqcnn predict runs/ctcf --data windows.bed --fasta hg38.fa --device cuda \\
+              --shard 1/4 -o part1.tsv     # ... --shard 4/4 -o part4.tsv
+          seqcnn merge-shards part1.tsv part2.tsv part3.tsv part4.tsv -o scores.tsv
+        """,
+    "merge-shards": """
+        example:
+          seqcnn merge-shards part1.tsv part2.tsv -o scores.tsv   # = the unsharded output
         """,
     "score-variants": """
         examples:
@@ -189,6 +197,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN")
     p.add_argument("--data", required=True, metavar="FILE")
     p.add_argument("--out", "-o", metavar="DIR", help="output folder (default RUN/evaluate-<name>)")
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     _data_options(p, training=False)
     _threads(p)
 
@@ -197,8 +207,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, metavar="FILE")
     p.add_argument("--out", "-o", required=True, metavar="OUT.tsv")
     p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="score only share I of N (1 <= I <= N); join the N outputs with merge-shards",
+    )
+    p.add_argument("--amp", action="store_true", help="bfloat16 autocast on CUDA")
     _data_options(p, training=False)
     _threads(p)
+
+    p = command("merge-shards", "join the outputs of predict --shard 1/N ... N/N into one TSV")
+    p.add_argument("shards", nargs="+", metavar="SHARD.tsv", help="the N outputs, in order")
+    p.add_argument("--out", "-o", required=True, metavar="OUT.tsv")
 
     # ------------------------------------------------------------------ score-variants
     p = command(
@@ -535,7 +556,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from seqcnn.runs import evaluate_run
 
     _set_threads(args)
-    metrics = evaluate_run(args.run, args.data, args.out, **_data_overrides(args))
+    metrics = evaluate_run(
+        args.run,
+        args.data,
+        args.out,
+        batch_size=args.batch_size,
+        device=args.device,
+        **_data_overrides(args),
+    )
     out = args.out or Path(args.run) / f"evaluate-{Path(args.data).name.split('.')[0]}"
     _say(f"{args.data}: n {metrics['n']}  " + _summary(metrics))
     _say(f"written: {out}/metrics.json and plots")
@@ -546,10 +574,34 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from seqcnn.runs import predict_run
 
     _set_threads(args)
-    frame = predict_run(
-        args.run, args.data, args.out, batch_size=args.batch_size, **_data_overrides(args)
+    summary = predict_run(
+        args.run,
+        args.data,
+        args.out,
+        batch_size=args.batch_size,
+        device=args.device,
+        shard=args.shard,
+        amp=args.amp,
+        **_data_overrides(args),
     )
-    _say(f"scored {len(frame)} records: {args.out}")
+    skipped = summary["skipped"]
+    note = ""
+    if skipped:
+        note = (
+            f" ({sum(skipped.values())} skipped: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
+            + "; see the status column)"
+        )
+    shard = f" (shard {summary['shard']})" if args.shard else ""
+    _say(f"scored {summary['n']} records{shard}{note}: {args.out}")
+    return 0
+
+
+def cmd_merge_shards(args: argparse.Namespace) -> int:
+    from seqcnn.runs import merge_shards
+
+    rows = merge_shards(args.shards, args.out)
+    _say(f"merged {len(args.shards)} shards, {rows} rows: {args.out}")
     return 0
 
 
@@ -693,6 +745,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
+    "merge-shards": cmd_merge_shards,
     "score-variants": cmd_score_variants,
     "mutation-map": cmd_mutation_map,
     "attribute": cmd_attribute,

@@ -13,7 +13,9 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +38,20 @@ from seqcnn.inputs import (
     read_examples,
     sequence_training_set,
 )
-from seqcnn.io import check_both_classes
+from seqcnn.io import Genome, check_both_classes, read_bed, windows
+from seqcnn.io.fasta import iter_fasta_records
 from seqcnn.metrics import SIGMOID_TASKS, compute_metrics, sigmoid
 from seqcnn.models import create_model, get_model_spec, model_arguments
 from seqcnn.predict import predict
-from seqcnn.train import TrainConfig, Trainer, is_main_process
+from seqcnn.sequence import CompactOneHot, check_bytes, sequence_bytes
+from seqcnn.train import TrainConfig, Trainer, is_main_process, resolve_device
 from seqcnn.utils import atomic_write
 
 __all__ = [
     "train_run",
     "evaluate_run",
     "predict_run",
+    "merge_shards",
     "score_variants_run",
     "report_run",
     "mutation_map_run",
@@ -242,6 +247,8 @@ def evaluate_run(
     data_path: str | Path,
     out_dir: str | Path | None = None,
     data: DataOptions | None = None,
+    batch_size: int = 512,
+    device: str = "auto",
     **overrides: Any,
 ) -> dict[str, float]:
     """Metrics of a trained run on labelled data; writes ``metrics.json`` and ROC/PR plots.
@@ -263,7 +270,7 @@ def evaluate_run(
         if task in SIGMOID_TASKS:
             check_both_classes(subset, path=data_path)
         tensors = as_tensors(subset)
-    scores = predict(model, tensors.x, batch_size=512)
+    scores = predict(model, tensors.x, batch_size=batch_size, device=resolve_device(device))
     metrics = compute_metrics(tensors.y.numpy(), scores.numpy(), task, targets)
     metrics = {"file": str(data_path), "n": len(tensors.y), **metrics}
     stem = Path(str(data_path)).name.split(".")[0]
@@ -274,43 +281,253 @@ def evaluate_run(
     return metrics
 
 
-def predict_run(
-    run_dir: str | Path,
-    data_path: str | Path,
-    out: str | Path,
-    data: DataOptions | None = None,
-    batch_size: int = 512,
-    **overrides: Any,
-) -> pd.DataFrame:
-    """Score sequences (table, FASTA, BED windows) or images with a run; writes a TSV.
+#: Records per block when predicting: blocks are read, scored and written one at a time (so
+#: memory does not grow with the input), and ``shard="i/n"`` scores blocks i-1, i-1+n, ...
+SHARD_BLOCK = 8192
 
-    Columns: ``id`` then one column per target: the probability for binary and multilabel
-    tasks, the prediction for regression; for multiclass tasks ``predicted`` and one
-    probability column per class. Data options as in :func:`evaluate_run`.
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"i/n"`` (1 <= i <= n) as ``(i - 1, n)``; ``None`` is ``(0, 1)``: everything.
+
+    Examples
+    --------
+    >>> parse_shard("2/4"), parse_shard(None)
+    ((1, 4), (0, 1))
     """
-    model, config = checkpoint.load_run(run_dir)
-    options = data or DataOptions.for_run(config, **overrides)
-    options = dataclasses.replace(options, negatives="none")
-    subset = read_examples(data_path, options)
-    task, targets = config["task"], config["targets"]
+    if text is None:
+        return 0, 1
+    try:
+        i, n = (int(v) for v in str(text).split("/"))
+    except ValueError:
+        i = n = 0
+    if not 1 <= i <= n:
+        raise ConfigError(f"shard {text!r} is not valid; use i/n with 1 <= i <= n, e.g. 1/4")
+    return i - 1, n
+
+
+def _blocks(data_path: Path, options: DataOptions, config: dict) -> Iterator[dict[str, Any]]:
+    """The input in blocks of :data:`SHARD_BLOCK` records, not yet encoded.
+
+    A block has ``ids`` and one of ``sequences`` (strings), ``windows`` (BED windows, with
+    their ``status`` and the ``genome``) or ``images`` (a tensor).
+    """
+    kind = file_kind(data_path)
+    if kind == "fasta" and options.labels is None:
+        ids: list[str] = []
+        seqs: list[str] = []
+        for record in iter_fasta_records(data_path):
+            ids.append(record.name)
+            seqs.append(record.sequence)
+            if len(ids) == SHARD_BLOCK:
+                yield {"ids": ids, "sequences": seqs}
+                ids, seqs = [], []
+        if ids:
+            yield {"ids": ids, "sequences": seqs}
+        return
+    if kind == "bed":
+        if options.genome is None:
+            raise ConfigError(
+                f"{data_path}: a BED input needs the reference genome: add --fasta GENOME.fa"
+            )
+        length = options.length or config["input"].get("length")
+        if not length:
+            raise ConfigError(f"{data_path}: predicting over BED windows needs --length N")
+        genome = Genome(options.genome)
+        win = windows(read_bed(data_path), int(length))
+        status = genome.status(win["chrom"].to_numpy(), win["start"], win["end"])
+        for s in range(0, len(win), SHARD_BLOCK):
+            part = win.iloc[s : s + SHARD_BLOCK]
+            yield {
+                "ids": part["name"].astype(str).tolist(),
+                "windows": part,
+                "status": status[s : s + SHARD_BLOCK],
+                "genome": genome,
+            }
+        return
+    subset = read_examples(data_path, options)  # tables, labelled FASTA, images: read whole
     if isinstance(subset, ImageSet):
-        x, ids = subset.x, [str(i) for i in range(len(subset))]
-    else:
-        x, ids = subset.encode(), subset.ids
-    scores = predict(model, x, batch_size=batch_size).numpy()
-    frame = pd.DataFrame({"id": ids})
+        for s in range(0, len(subset), SHARD_BLOCK):
+            x = subset.x[s : s + SHARD_BLOCK]
+            yield {"ids": [str(i) for i in range(s, s + len(x))], "images": x}
+        return
+    for s in range(0, len(subset), SHARD_BLOCK):
+        yield {
+            "ids": subset.ids[s : s + SHARD_BLOCK],
+            "sequences": subset.sequences[s : s + SHARD_BLOCK],
+        }
+
+
+def _score_block(block, model, config, batch_size, device, amp) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores (n, T) float32, NaN for skipped records; status (n,))`` of one block."""
+    n = len(block["ids"])
+    ambiguous = config["input"].get("ambiguous", "zero")
+    if "images" in block:
+        scores = predict(model, block["images"], batch_size, device, amp=amp).numpy()
+        return scores, np.full(n, "ok")
+    scores = np.full((n, len(config["targets"])), np.nan, dtype=np.float32)
+    if "windows" in block:
+        status = np.asarray(block["status"])
+        ok = np.flatnonzero(status == "ok")
+        if ok.size:
+            win = block["windows"]
+            start = win["start"].to_numpy()[ok]
+            width = int(win["end"].iloc[0] - win["start"].iloc[0])
+            raw = block["genome"].window_codes(win["chrom"].to_numpy()[ok], start, width)
+            check_bytes(raw, names=[block["ids"][i] for i in ok])
+            x = CompactOneHot(raw, ambiguous)
+            scores[ok] = predict(model, x, batch_size, device, amp=amp).numpy()
+        return scores, status
+    seqs, ids = block["sequences"], block["ids"]
+    lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=n)
+    # each record is padded to the model's input length (or kept, if longer), so that its
+    # score never depends on the other records of its block
+    target = np.maximum(lengths, int(config["input"].get("length") or 0))
+    for width in np.unique(target).tolist():
+        idx = np.flatnonzero(target == width)
+        raw = sequence_bytes([seqs[i] for i in idx], length=width, names=[ids[i] for i in idx])
+        x = CompactOneHot(raw, ambiguous)
+        scores[idx] = predict(model, x, batch_size, device, amp=amp).numpy()
+    return scores, np.full(n, "ok")
+
+
+def _prediction_frame(block, scores, status, task: str, targets: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({"id": block["ids"]})
+    if "windows" in block:
+        for c in ("chrom", "start", "end"):
+            frame[c] = block["windows"][c].to_numpy()
     if task == "multiclass":
         probs = torch.softmax(torch.from_numpy(scores), 1).numpy()
         frame["predicted"] = [targets[i] for i in probs.argmax(1)]
         for j, name in enumerate(targets):
             frame[f"p_{name}"] = probs[:, j]
     else:
-        values = sigmoid(scores) if task in SIGMOID_TASKS else scores
+        with np.errstate(invalid="ignore"):  # skipped records: NaN stays NaN (empty cells)
+            values = sigmoid(scores) if task in SIGMOID_TASKS else scores
         for j, name in enumerate(targets):
             frame[name] = values[:, j]
-    with atomic_write(out, newline="") as fh:
-        frame.to_csv(fh, sep="\t", index=False, float_format="%.6g")
+    if "windows" in block:
+        frame["status"] = status
     return frame
+
+
+def predict_run(
+    run_dir: str | Path,
+    data_path: str | Path,
+    out: str | Path,
+    data: DataOptions | None = None,
+    batch_size: int = 512,
+    device: str = "auto",
+    shard: str | tuple[int, int] | None = None,
+    amp: bool = False,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Score sequences (table, FASTA, BED windows) or images with a run; writes a TSV.
+
+    Columns: ``id`` then one column per target: the probability for binary and multilabel
+    tasks, the prediction for regression; for multiclass tasks ``predicted`` and one
+    probability column per class. BED inputs add ``chrom start end`` (the window scored)
+    and a ``status`` column: ``ok``, or why the window was skipped (``unknown_contig``,
+    ``out_of_bounds``: its scores are empty). Data options as in :func:`evaluate_run`.
+
+    The input is read, scored and written in blocks of :data:`SHARD_BLOCK` records, so that
+    memory does not grow with the number of records (FASTA and BED inputs are streamed;
+    tables and images are read whole, as text or arrays, then scored block by block).
+    Sequences shorter than the model's input length are padded to it with all-zero columns.
+
+    Parameters
+    ----------
+    batch_size : int
+    device : {"auto", "cpu", "cuda", "cuda:N"}
+    shard : str or (int, int), optional
+        ``"i/n"``: score only this process's share of the blocks (i-1, i-1+n, ...);
+        :func:`merge_shards` of the n outputs equals the unsharded output byte for byte.
+    amp : bool
+        bf16 autocast on CUDA (see :func:`seqcnn.predict.predict`).
+
+    Returns
+    -------
+    dict
+        ``n`` (rows written), ``skipped`` (records per reason), ``shard`` (``"i/n"``).
+    """
+    model, config = checkpoint.load_run(run_dir)
+    options = data or DataOptions.for_run(config, **overrides)
+    options = dataclasses.replace(options, negatives="none")
+    index, n_shards = shard if isinstance(shard, tuple) else parse_shard(shard)
+    dev = resolve_device(device)
+    task, targets = config["task"], config["targets"]
+    written, skipped, header = 0, {}, True
+    with atomic_write(out, newline="") as fh:
+        first = None
+        for k, block in enumerate(_blocks(Path(data_path), options, config)):
+            first = block if first is None else first
+            if k % n_shards != index:
+                continue
+            scores, status = _score_block(block, model, config, batch_size, dev, amp)
+            frame = _prediction_frame(block, scores, status, task, targets)
+            frame.to_csv(fh, sep="\t", index=False, header=header, float_format="%.6g")
+            header = False
+            written += len(frame)
+            reasons, counts = np.unique(status[status != "ok"], return_counts=True)
+            for reason, count in zip(reasons.tolist(), counts.tolist(), strict=True):
+                skipped[reason] = skipped.get(reason, 0) + count
+        if header and first is not None:  # a shard without blocks still writes the header
+            empty = {key: v[:0] if key != "genome" else v for key, v in first.items()}
+            none = np.zeros((0, len(targets)), np.float32)
+            status = empty.get("status", np.zeros(0, str))
+            frame = _prediction_frame(empty, none, status, task, targets)
+            frame.to_csv(fh, sep="\t", index=False, header=True)
+    return {"n": written, "skipped": skipped, "shard": f"{index + 1}/{n_shards}"}
+
+
+def merge_shards(paths: list[str | Path], out: str | Path) -> int:
+    """Join the outputs of ``predict_run(..., shard="i/n")``, given in shard order (1 .. n).
+
+    The result equals the unsharded output byte for byte. Returns the rows written.
+
+    Raises
+    ------
+    InputError
+        Headers that differ, or shards whose lengths do not fit one run of n shards (one
+        missing, repeated, out of order or truncated).
+    """
+    if not paths:
+        raise ConfigError("merge needs the shard files, in shard order")
+    files = []
+    try:
+        for p in paths:
+            try:
+                files.append(open(p, newline=""))
+            except OSError as err:
+                raise InputError(f"cannot read the shard: {err}", path=p) from err
+        headers = [f.readline() for f in files]
+        for p, h in zip(paths, headers, strict=True):
+            if h != headers[0] or not h:
+                raise InputError(
+                    "its header differs from the first shard's; shards of one run share it",
+                    path=p,
+                )
+        rows = 0
+        with atomic_write(out, newline="") as dst:
+            dst.write(headers[0])
+            k = 0
+            while True:
+                lines = list(itertools.islice(files[k % len(files)], SHARD_BLOCK))
+                dst.writelines(lines)
+                rows += len(lines)
+                if len(lines) < SHARD_BLOCK:
+                    break
+                k += 1
+            for i, f in enumerate(files):
+                if f.readline():
+                    raise InputError(
+                        f"has rows beyond where shard {k % len(files) + 1} of {len(files)} "
+                        "ended; give every shard of one run, in order (1/n first)",
+                        path=paths[i],
+                    )
+    finally:
+        for f in files:
+            f.close()
+    return rows
 
 
 # ---------------------------------------------------------------------------- score-variants

@@ -39,3 +39,161 @@ def test_a_model_without_parameters_predicts_on_the_cpu():
     x = torch.rand(5, 4, 12)
     out = predict(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Identity()), x, batch_size=2)
     assert torch.equal(out, x.flatten(1))
+
+
+# ---------------------------------------------------------------------------- predict_run
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def random_fasta(path: Path, n: int, length: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    seqs = ["".join(rng.choice(list("ACGTN"), length)) for _ in range(n)]
+    path.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(seqs)))
+    return seqs
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """A run directory with a small DeepBind (one epoch on random data: any weights do)."""
+    from seqcnn.inputs import DataOptions
+    from seqcnn.runs import train_run
+    from seqcnn.train import TrainConfig
+
+    d = tmp_path_factory.mktemp("run")
+    rng = np.random.default_rng(0)
+    rows = ["".join(rng.choice(list("ACGT"), 30)) + f"\t{i % 2}" for i in range(64)]
+    (d / "t.tsv").write_text("sequence\tlabel\n" + "\n".join(rows) + "\n")
+    config = TrainConfig(epochs=1, verbose=False, device="cpu")
+    args = {"n_filters": 4, "hidden": 4}
+    train_run(d / "t.tsv", d / "run", DataOptions(), config, model_args=args)
+    return d / "run"
+
+
+def test_predict_run_streams_blocks_and_scores_like_predict(small_run, tmp_path, monkeypatch):
+    from seqcnn import checkpoint, runs
+    from seqcnn.metrics import sigmoid
+
+    monkeypatch.setattr(runs, "SHARD_BLOCK", 7)  # many blocks
+    seqs = random_fasta(tmp_path / "x.fa", 40, 30)
+    summary = runs.predict_run(small_run, tmp_path / "x.fa", tmp_path / "out.tsv", batch_size=3)
+    assert summary == {"n": 40, "skipped": {}, "shard": "1/1"}
+    got = pd.read_csv(tmp_path / "out.tsv", sep="\t")
+    model, _ = checkpoint.load_run(small_run)
+    want = sigmoid(predict(model, one_hot_encode(seqs)).numpy())[:, 0]
+    assert got["id"].tolist() == [f"r{i}" for i in range(40)]
+    assert np.allclose(got["label"], want, atol=1e-6)
+
+
+def test_predict_run_pads_short_sequences_to_the_model_length(small_run, tmp_path):
+    """A record's score does not depend on the other records of its block."""
+    from seqcnn.runs import predict_run
+
+    (tmp_path / "a.fa").write_text(">short\nACGTAC\n>long\n" + "ACGT" * 20 + "\n")
+    (tmp_path / "b.fa").write_text(">short\nACGTAC\n")
+    predict_run(small_run, tmp_path / "a.fa", tmp_path / "a.tsv")
+    predict_run(small_run, tmp_path / "b.fa", tmp_path / "b.tsv")
+    a = pd.read_csv(tmp_path / "a.tsv", sep="\t")
+    b = pd.read_csv(tmp_path / "b.tsv", sep="\t")
+    assert a["label"].iloc[0] == b["label"].iloc[0]
+
+
+def test_predict_run_over_bed_skips_and_counts_windows(small_run, tmp_path):
+    from seqcnn import checkpoint
+    from seqcnn.io import Genome
+    from seqcnn.metrics import sigmoid
+    from seqcnn.runs import predict_run
+
+    rng = np.random.default_rng(1)
+    genome = "".join(rng.choice(list("ACGT"), 500))
+    (tmp_path / "g.fa").write_text(">c1\n" + genome + "\n")
+    (tmp_path / "w.bed").write_text(
+        "c1\t0\t30\ta\nc2\t0\t30\tb\nc1\t480\t510\tc\nc1\t470\t500\td\n"
+    )
+    summary = predict_run(
+        small_run, tmp_path / "w.bed", tmp_path / "w.tsv", genome=tmp_path / "g.fa", length=30
+    )
+    assert summary["n"] == 4
+    assert summary["skipped"] == {"out_of_bounds": 1, "unknown_contig": 1}
+    got = pd.read_csv(tmp_path / "w.tsv", sep="\t")
+    assert list(got.columns) == ["id", "chrom", "start", "end", "label", "status"]
+    assert got["status"].tolist() == ["ok", "unknown_contig", "out_of_bounds", "ok"]
+    assert got["label"].isna().tolist() == [False, True, True, False]
+    model, _ = checkpoint.load_run(small_run)
+    x = one_hot_encode([genome[0:30], genome[470:500]])
+    assert np.allclose(got["label"].dropna(), sigmoid(predict(model, x).numpy())[:, 0], atol=1e-6)
+    assert Genome(tmp_path / "g.fa").fetch("c1", 470, 500) == genome[470:500]
+
+
+def test_shards_from_two_processes_merge_to_the_unsharded_output(small_run, tmp_path):
+    """Byte for byte: what scatter/gather (Snakemake, SLURM arrays) relies on."""
+    from seqcnn.runs import SHARD_BLOCK, merge_shards, predict_run
+
+    n = 2 * SHARD_BLOCK + 123  # three blocks: shard 1 gets two, shard 2 one
+    random_fasta(tmp_path / "x.fa", n, 30, seed=3)
+    predict_run(small_run, tmp_path / "x.fa", tmp_path / "all.tsv", batch_size=256)
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "seqcnn.cli",
+                "predict",
+                str(small_run),
+                "--data",
+                str(tmp_path / "x.fa"),
+                "-o",
+                str(tmp_path / f"part{i}.tsv"),
+                "--shard",
+                f"{i}/2",
+                "--threads",
+                "1",
+                "--batch-size",
+                "256",
+                "--device",
+                "cpu",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in (1, 2)
+    ]
+    for p in procs:
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0, out
+    parts = [tmp_path / "part1.tsv", tmp_path / "part2.tsv"]
+    assert merge_shards(parts, tmp_path / "merged.tsv") == n
+    assert (tmp_path / "merged.tsv").read_bytes() == (tmp_path / "all.tsv").read_bytes()
+    # a shard given twice, or the shards out of order, is refused
+    from seqcnn.exceptions import InputError
+
+    with pytest.raises(InputError, match="part1.tsv: has rows beyond"):
+        merge_shards([parts[1], parts[0]], tmp_path / "bad.tsv")
+    assert not (tmp_path / "bad.tsv").exists()
+
+
+def test_a_shard_without_blocks_writes_the_header(small_run, tmp_path):
+    from seqcnn.runs import merge_shards, predict_run
+
+    random_fasta(tmp_path / "x.fa", 10, 30)
+    predict_run(small_run, tmp_path / "x.fa", tmp_path / "all.tsv")
+    for i in (1, 2, 3):
+        assert predict_run(small_run, tmp_path / "x.fa", tmp_path / f"p{i}.tsv", shard=f"{i}/3")
+    assert (tmp_path / "p3.tsv").read_text() == "id\tlabel\n"
+    merge_shards([tmp_path / f"p{i}.tsv" for i in (1, 2, 3)], tmp_path / "m.tsv")
+    assert (tmp_path / "m.tsv").read_bytes() == (tmp_path / "all.tsv").read_bytes()
+    from seqcnn.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="shard '3/2' is not valid"):
+        predict_run(small_run, tmp_path / "x.fa", tmp_path / "q.tsv", shard="3/2")
