@@ -23,9 +23,17 @@ takes a shortcut that gives the same numbers far faster:
 - the rest of the network (the model's own ``forward_head`` and strand merge) runs on the
   pooled features of every edit.
 
-Any other structure (residual or dilated towers, a stride, a dilation, instance norm, a model
-class that overrides ``forward``) uses the full forward passes; ``method="fast"`` raises
-instead, naming what does not fit.
+An ``nn.Sequential`` that starts with a stack of local layers (convolutions with any stride,
+dilation or zero padding; max and average pooling; batch norm in eval mode; element-wise
+activations; dropout), as Basset does, takes a second shortcut (fastISM, Nair et al. 2022): each
+edit carries only the positions it changes through the stack, every layer computes only the
+outputs that read them (from the reference activations with those positions written in), and
+the rest of the network (``Flatten`` and dense layers, or anything else) runs on the reference
+output with the last window written in.
+
+Any other structure (residual or dilated towers, models with their own ``forward`` other than
+DeepBind's) uses the full forward passes; ``method="fast"`` raises instead, naming what does
+not fit.
 
 :func:`attribute` computes saliency, input x gradient, integrated gradients, DeepLIFT and
 DeepLIFT-SHAP through captum, with DNA baselines (uniform 0.25 columns or seeded dinucleotide
@@ -284,12 +292,14 @@ def _structure(model: nn.Module) -> tuple[_ConvPool | None, str]:
     )
 
 
-def fast_ism_support(model: nn.Module) -> tuple[bool, str]:
-    """Whether :func:`ism` can take its fast exact path for ``model``, and why not.
+def fast_ism_support(model: nn.Module, length: int | None = None) -> tuple[bool, str]:
+    """Whether :func:`ism` can take a fast exact path for ``model``, and why not.
 
     Parameters
     ----------
     model : torch.nn.Module
+    length : int, optional
+        The sequence length (pooling with ``ceil_mode`` is local only for some lengths).
 
     Returns
     -------
@@ -305,6 +315,8 @@ def fast_ism_support(model: nn.Module) -> tuple[bool, str]:
     False
     """
     spec, reason = _structure(model)
+    if spec is None and _local_structure(model, length)[0] is not None:
+        return True, ""
     return spec is not None, reason
 
 
@@ -446,6 +458,185 @@ def _fast_outputs(spec: _ConvPool, x: torch.Tensor, start: int, end: int) -> tor
 
 
 # --------------------------------------------------------------------------------------------
+# fast path 2: a stack of local layers (fastISM), then anything
+
+
+@dataclass
+class _LocalLayer:
+    """One layer of the local stack, as the window arithmetic sees it."""
+
+    module: nn.Module
+    kind: str  # "conv", "max", "avg" (windowed) or "pointwise"
+    kernel: int = 1
+    stride: int = 1
+    dilation: int = 1
+    padding: int = 0
+
+
+@dataclass
+class _LocalStack:
+    """``tail(local layers(x))``: every output position of a local layer reads a window."""
+
+    layers: list[_LocalLayer]
+    tail: nn.Module
+
+
+def _int1(value) -> int:
+    return int(value[0]) if isinstance(value, tuple | list) else int(value)
+
+
+def _local_layer(module: nn.Module, length: int | None) -> _LocalLayer | None:
+    """The window description of ``module``, or ``None`` if it is not local."""
+    if _positionwise_reason(module) is None:
+        return _LocalLayer(module, "pointwise")
+    if isinstance(module, nn.Conv1d):
+        k, d = _int1(module.kernel_size), _int1(module.dilation)
+        if module.padding_mode != "zeros":
+            return None
+        if module.padding == "same":
+            if (d * (k - 1)) % 2:
+                return None  # PyTorch pads one more on the right
+            pad = d * (k - 1) // 2
+        else:
+            pad = 0 if module.padding == "valid" else _int1(module.padding)
+        return _LocalLayer(module, "conv", k, _int1(module.stride), d, pad)
+    if isinstance(module, nn.MaxPool1d | nn.AvgPool1d):
+        if getattr(module, "return_indices", False):
+            return None
+        k, s, p = _int1(module.kernel_size), _int1(module.stride), _int1(module.padding)
+        d = _int1(getattr(module, "dilation", 1))
+        if isinstance(module, nn.AvgPool1d) and p and not module.count_include_pad:
+            return None
+        if module.ceil_mode and (length is None or (length + 2 * p - d * (k - 1) - 1) % s):
+            return None  # ceil_mode would add a partial window at the end
+        return _LocalLayer(module, "max" if isinstance(module, nn.MaxPool1d) else "avg", k, s, d, p)
+    return None
+
+
+def _local_structure(model: nn.Module, length: int | None) -> tuple[_LocalStack | None, str]:
+    """An ``nn.Sequential`` that starts with a convolution, read as local layers + a tail."""
+    if type(model) is not nn.Sequential or not len(model):
+        return None, f"{type(model).__name__} is not an nn.Sequential"
+    layers = list(model)
+    first = layers[0]
+    if not isinstance(first, nn.Conv1d) or first.in_channels != 4:
+        return None, "the first layer is not a convolution over the 4 bases"
+    local: list[_LocalLayer] = []
+    current = length
+    for module in layers:
+        layer = _local_layer(module, current)
+        if layer is None:
+            break
+        local.append(layer)
+        if layer.kind != "pointwise" and current is not None:
+            span = layer.dilation * (layer.kernel - 1) + 1
+            current = (current + 2 * layer.padding - span) // layer.stride + 1
+            if current < 1:
+                return None, "a local layer leaves no positions"
+    if not local:
+        return None, "the first convolution is not local (its padding mode)"
+    return _LocalStack(local, nn.Sequential(*layers[len(local) :])), ""
+
+
+def _local_block(spec: _LocalStack, length: int) -> int:
+    """Edits per block, so that the largest window tensor stays near ``_FAST_BLOCK_ELEMENTS``."""
+    largest, n_in, size, channels = 4, 1, length, 4
+    for layer in spec.layers:
+        if layer.kind == "pointwise":
+            continue
+        span = layer.dilation * (layer.kernel - 1) + 1
+        out_size = (size + 2 * layer.padding - span) // layer.stride + 1
+        n_out = min(out_size, (n_in - 1 + span - 1) // layer.stride + 1)
+        largest = max(largest, channels * ((n_out - 1) * layer.stride + span))
+        if layer.kind == "conv":
+            channels = layer.module.out_channels
+        n_in, size = n_out, out_size
+    largest = max(largest, channels * size)  # the spliced input of the tail
+    return max(1, _FAST_BLOCK_ELEMENTS // (4 * largest))
+
+
+def _scatter_columns(window: torch.Tensor, values: torch.Tensor, cols: torch.Tensor) -> None:
+    """``window[e, :, cols[e, i]] = values[e, :, i]`` where ``0 <= cols < width``, in place."""
+    m, c, width = window.shape
+    ok = (cols >= 0) & (cols < width)
+    rows = torch.arange(m, device=window.device)[:, None].expand_as(cols)
+    window.permute(0, 2, 1)[rows[ok], cols[ok]] = values.permute(0, 2, 1)[ok]
+
+
+def _local_outputs(
+    spec: _LocalStack, x: torch.Tensor, start: int, end: int, block: int
+) -> torch.Tensor:
+    """Model outputs for every edit of ``x[:, :, start:end]``: ``(B, 4, W, T)``.
+
+    Each edit carries the values of the positions it changes (a window that grows through the
+    stack) and their offset; every layer computes only the outputs whose inputs changed, from
+    the reference activations with that window written in. The tail runs in full on the
+    reference output with the last window written in.
+    """
+    b, _, length = x.shape
+    w = end - start
+    refs = []  # input of every layer for the batch, padded as the layer pads it
+    h = x
+    for layer in spec.layers:
+        if layer.kind == "pointwise":
+            refs.append(None)
+        else:
+            fill = float("-inf") if layer.kind == "max" else 0.0
+            refs.append(
+                (nn.functional.pad(h, (layer.padding, layer.padding), value=fill), h.shape[-1])
+            )
+        h = layer.module(h)
+    final = h
+    edits_b, edits_a, edits_p = torch.meshgrid(
+        torch.arange(b), torch.arange(4), torch.arange(start, end), indexing="ij"
+    )
+    edits_b, edits_a, edits_p = (t.reshape(-1).to(x.device) for t in (edits_b, edits_a, edits_p))
+    eye = torch.eye(4, dtype=x.dtype, device=x.device)
+    outs = []
+    for s in range(0, len(edits_b), block):
+        eb, ea, ep = edits_b[s : s + block], edits_a[s : s + block], edits_p[s : s + block]
+        values = eye[ea][:, :, None]  # (M, 4, 1): the new column
+        offset = ep.clone()  # position of values[..., 0] in the layer's input
+        for layer, ref in zip(spec.layers, refs, strict=True):
+            if layer.kind == "pointwise":
+                values = layer.module(values)
+                continue
+            k, st, d, pad = layer.kernel, layer.stride, layer.dilation, layer.padding
+            padded, l_in = ref
+            span = d * (k - 1) + 1
+            l_out = (l_in + 2 * pad - span) // st + 1
+            n_in = values.shape[-1]
+            n_out = min(l_out, (n_in - 1 + span - 1) // st + 1)
+            lo = torch.div(offset + pad - (span - 1) + st - 1, st, rounding_mode="floor")
+            j0 = lo.clamp(0, l_out - n_out)
+            width = (n_out - 1) * st + span
+            cols = j0[:, None] * st + torch.arange(width, device=x.device)[None, :]  # (M, width)
+            window = padded[eb[:, None], :, cols].permute(0, 2, 1).contiguous()  # (M, C, width)
+            target = (
+                offset[:, None]
+                + pad
+                - j0[:, None] * st
+                + torch.arange(n_in, device=x.device)[None, :]
+            )
+            _scatter_columns(window, values, target)
+            m = layer.module
+            if layer.kind == "conv":
+                values = nn.functional.conv1d(
+                    window, m.weight, m.bias, stride=st, dilation=d, groups=m.groups
+                )
+            elif layer.kind == "max":
+                values = nn.functional.max_pool1d(window, k, st, 0, d)
+            else:
+                values = nn.functional.avg_pool1d(window, k, st, 0)
+            offset = j0
+        spliced = final[eb].clone()
+        target = offset[:, None] + torch.arange(values.shape[-1], device=x.device)[None, :]
+        _scatter_columns(spliced, values, target)
+        outs.append(spec.tail(spliced).reshape(len(eb), -1))
+    return torch.cat(outs).reshape(b, 4, w, -1)
+
+
+# --------------------------------------------------------------------------------------------
 # naive path
 
 
@@ -539,11 +730,13 @@ def ism_outputs(
     batch_size = _check_batch_size(batch_size)
     if method not in ISM_METHODS:
         raise UnknownNameError("ISM method", method, list(ISM_METHODS))
-    spec = None
+    spec = local = None
     if method != "naive":
         spec, reason = _structure(model)
-        if spec is None and method == "fast":
-            raise ConfigError(f"fast ISM does not apply to this model: {reason}")
+        if spec is None:
+            local, local_reason = _local_structure(model, X.shape[2])
+            if local is None and method == "fast":
+                raise ConfigError(f"fast ISM does not apply to this model: {reason}")
     device = _device_of(model, device)
     dtype = _dtype_of(model)
     was_training = model.training
@@ -559,7 +752,7 @@ def ism_outputs(
                 xb = X[i : i + batch_size].to(device=device, dtype=dtype)
                 refs.append(model(xb).reshape(xb.shape[0], -1).float().cpu())  # (B, T)
             ref = torch.cat(refs)
-            if spec is None:
+            if spec is None and local is None:
                 n_edits = int((~_identity_mask(X[:, :, start:end])).sum())
                 with _progress(n_edits, verbose, "edit", "ISM (full forwards)") as bar:
                     mutated = _naive_outputs(
@@ -570,10 +763,17 @@ def ism_outputs(
                 per_seq = max(1, 4 * w)
                 seqs = max(1, min(n, 4096 // per_seq + 1))
                 parts = []
+                if local is not None:
+                    seqs = 1  # the local path batches edits, not sequences
+                    block = _local_block(local, X.shape[2])
                 with _progress(n * 4 * w, verbose, "edit", "ISM (fast)") as bar:
                     for i in range(0, n, seqs):
                         xb = X[i : i + seqs].to(device=device, dtype=dtype)
-                        parts.append(_fast_outputs(spec, xb, start, end).float().cpu())
+                        if local is None:
+                            out = _fast_outputs(spec, xb, start, end)
+                        else:
+                            out = _local_outputs(local, xb, start, end, block)
+                        parts.append(out.float().cpu())
                         bar.update(xb.shape[0] * 4 * w)
                 mutated = torch.cat(parts)  # (N, 4, W, T)
                 identity = _identity_mask(X[:, :, start:end])

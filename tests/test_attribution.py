@@ -230,18 +230,61 @@ def test_fast_ism_equals_naive_sequential(layers, pool):
 
 
 def test_fast_path_falls_back_cleanly():
-    conv_strided = nn.Sequential(nn.Conv1d(4, 3, 3, stride=2), nn.AdaptiveMaxPool1d(1))
-    norm_instance = nn.Sequential(nn.Conv1d(4, 3, 3), nn.InstanceNorm1d(3), nn.AdaptiveMaxPool1d(1))
+    circular = nn.Sequential(nn.Conv1d(4, 3, 3, padding=1, padding_mode="circular"),
+                             nn.AdaptiveMaxPool1d(1), nn.Flatten())  # fmt: skip
     dilated = create_model("dilated", n_outputs=1)
-    for model in (conv_strided, norm_instance, dilated, LinearOnOneHot(30)):
+    for model in (circular, dilated, LinearOnOneHot(30)):
         ok, reason = fast_ism_support(model)
         assert not ok and reason
         with pytest.raises(ConfigError, match="fast ISM does not apply"):
             ism(model, random_onehot(1, 90), method="fast")
     x = random_onehot(2, 30, seed=4)
     torch.testing.assert_close(
-        ism(conv_strided, x, target=None), reference_ism(conv_strided, x), atol=1e-5, rtol=0
+        ism(circular, x, target=None), reference_ism(circular, x), atol=1e-5, rtol=0
     )
+
+
+@pytest.mark.parametrize(
+    "layers, length",
+    [
+        # Basset-like: conv, batch norm, ReLU, max pool, twice, then a dense layer
+        (lambda: [nn.Conv1d(4, 6, 5, padding=2), nn.BatchNorm1d(6), nn.ReLU(), nn.MaxPool1d(3),
+                  nn.Conv1d(6, 5, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten(),
+                  nn.Linear(5 * 6, 2)], 36),
+        # strides, overlapping average pool with padding, dilation, "same", global max pool
+        (lambda: [nn.Conv1d(4, 6, 4, stride=2), nn.ELU(), nn.AvgPool1d(3, stride=2, padding=1),
+                  nn.Conv1d(6, 5, 3, dilation=2, padding="same"), nn.GELU(),
+                  nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Linear(5, 1)], 37),
+        # overlapping max pool with padding; ceil_mode where it adds no partial window
+        (lambda: [nn.Conv1d(4, 6, 5, padding="same"), nn.ReLU(),
+                  nn.MaxPool1d(4, stride=2, padding=1, ceil_mode=True), nn.Conv1d(6, 3, 3),
+                  nn.Tanh(), nn.Flatten(), nn.Linear(3 * 16, 2)], 36),
+        # a non-local layer (instance norm) starts the tail, which runs in full
+        (lambda: [nn.Conv1d(4, 3, 3), nn.ReLU(), nn.InstanceNorm1d(3), nn.AdaptiveMaxPool1d(1),
+                  nn.Flatten()], 20),
+    ],
+)  # fmt: skip
+def test_local_path_equals_reference(layers, length):
+    model = nn.Sequential(*layers())
+    randomise_norms(model)
+    assert fast_ism_support(model, length) == (True, "")
+    x = random_onehot(2, length, n_fraction=0.1, seed=length)
+    fast = ism(model, x, target=None, method="fast")
+    torch.testing.assert_close(fast, reference_ism(model, x), atol=1e-5, rtol=0)
+    window = ism(model, x, start=3, end=11, target=None, method="fast", batch_size=5)
+    torch.testing.assert_close(window, fast[..., 3:11], atol=1e-6, rtol=0)
+
+
+def test_ceil_mode_pool_with_a_partial_window_joins_the_tail():
+    from seqcnn.attribution import _local_structure
+
+    model = nn.Sequential(nn.Conv1d(4, 3, 3), nn.MaxPool1d(2, ceil_mode=True), nn.Flatten())
+    kinds = {n: [layer.kind for layer in _local_structure(model, n)[0].layers] for n in (21, 22)}
+    assert kinds == {21: ["conv"], 22: ["conv", "max"]}  # 19 positions leave a partial window
+    for length in (21, 22):
+        x = random_onehot(1, length, seed=2)
+        fast = ism(model, x, target=None, method="fast")
+        torch.testing.assert_close(fast, reference_ism(model, x), atol=1e-5, rtol=0)
 
 
 def test_ism_window_mode_device_and_identity_edits():
