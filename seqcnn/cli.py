@@ -62,6 +62,12 @@ EXAMPLES = {
           # motifs, variant scores and mutation maps kept elsewhere
           seqcnn report runs/ctcf --motifs motifs/ctcf --variants effects.tsv \\
               --maps 'maps/ctcf_*.png' -o ctcf.html
+          # the key numbers as JSON too, for `seqcnn summary`
+          seqcnn report runs/ctcf -o reports/ctcf.html --json reports/ctcf.json
+        """,
+    "summary": """
+        example:
+          seqcnn summary reports/*.json -o summary.html --table summary.tsv
         """,
     "mutation-map": """
         examples:
@@ -293,10 +299,25 @@ def _parser() -> argparse.ArgumentParser:
 
     # ------------------------------------------------------------------ mutation-map
     p = command("mutation-map", "DeepBind mutation map: the effect of every single-base change")
+    p.add_argument(
+        "--evaluations",
+        nargs="+",
+        metavar="DIR",
+        help="`seqcnn evaluate --out` folders kept outside RUN (RUN/evaluate-* are always read)",
+    )
     p.add_argument("run", metavar="RUN")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--sequence", metavar="S", help="a DNA sequence")
     src.add_argument(
+    p.add_argument(
+        "--json", metavar="FILE.json", help="also write the key numbers, for `seqcnn summary`"
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no summary line")
+
+    p = command("summary", "one HTML page (and a TSV) across experiments, linking their reports")
+    p.add_argument("facts", nargs="+", metavar="REPORT.json", help="`seqcnn report --json` files")
+    p.add_argument("--out", "-o", required=True, metavar="FILE.html")
+    p.add_argument("--table", metavar="FILE.tsv", help="the same table as TSV")
         "--region", metavar="CHR:START-END", help="a genome region, 1-based inclusive (--fasta)"
     )
     src.add_argument("--vcf", metavar="VCF", help="one map per ALT allele (--fasta)")
@@ -673,7 +694,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         top=args.top,
     )
     if not args.quiet:
-        _say(f"seqcnn report: {out} ({out.stat().st_size / 1e6:.1f} MB, self-contained)")
+        also = f" and {args.json}" if args.json else ""
+        _say(f"seqcnn report: {out} ({out.stat().st_size / 1e6:.1f} MB, self-contained){also}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from seqcnn.runs import summary_run
+
+    frame = summary_run(args.facts, args.out, args.table)
+    if not args.quiet:
+        also = f" and {args.table}" if args.table else ""
+        _say(f"seqcnn summary: {len(frame)} experiments -> {args.out}{also}")
     return 0
 
 
@@ -718,6 +750,8 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         n_steps=args.n_steps,
         n_logos=args.logos,
         seed=args.seed,
+        evaluations=args.evaluations,
+        facts=args.json,
         batch_size=args.batch_size,
         device=args.device,
         verbose=not args.quiet,
@@ -815,3 +849,4 @@ def _one_line(err: BaseException) -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
+    "summary": cmd_summary,

@@ -15,8 +15,8 @@ part                      found in
 ========================  ========================================================================
 motifs                    ``RUN/motifs/`` (``seqcnn motifs RUN -o RUN/motifs``): ``matches.tsv``
                           and the logos (``*.png``, ``*.svg``) in it or in its ``logos/`` folder
-variants                  ``RUN/variants.tsv`` (``.tsv.gz``) and ``RUN/variants/*.tsv``: variant
-                          score tables of ``seqcnn score-variants``
+variants                  ``RUN/variants.tsv`` (``.tsv.gz``, ``.vcf``, ``.vcf.gz``) and
+                          ``RUN/variants/*.tsv`` (...): ``seqcnn score-variants`` outputs
 mutation maps             ``RUN/mutation_maps/`` or ``RUN/mutation-maps/``: ``*.png``, ``*.svg``
 ========================  ========================================================================
 
@@ -35,6 +35,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,18 @@ import pandas as pd
 from seqcnn import __version__
 from seqcnn.exceptions import InputError
 
-__all__ = ["ReportInputs", "find_report_inputs", "render_report", "variant_summary", "IMAGE_TYPES"]
+__all__ = [
+    "ReportInputs",
+    "find_report_inputs",
+    "render_report",
+    "report_facts",
+    "render_summary",
+    "summary_table",
+    "variant_summary",
+    "read_scores",
+    "read_annotated_vcf",
+    "IMAGE_TYPES",
+]
 
 #: Picture suffixes the page embeds, with their MIME types.
 IMAGE_TYPES = {
@@ -75,6 +87,8 @@ METRIC_ORDER = (
     "balanced_accuracy",
     "loss",
 )
+#: Variant score files the report reads (TSV or annotated VCF of ``seqcnn score-variants``).
+VARIANT_SUFFIXES = (".tsv", ".tsv.gz", ".vcf", ".vcf.gz")
 MAX_LOGOS = 48
 MAX_MAPS = 24
 
@@ -93,12 +107,21 @@ class ReportInputs:
         Variant score tables (TSV, optionally gzipped).
     maps : list of pathlib.Path
         Mutation-map pictures.
+    evaluations : list of pathlib.Path
+        ``seqcnn evaluate`` output folders (``metrics.json``, ROC/PR) besides ``RUN/evaluate-*``.
     """
 
     run_dir: Path
     motifs: Path | None = None
     variants: list[Path] = dataclasses.field(default_factory=list)
     maps: list[Path] = dataclasses.field(default_factory=list)
+    evaluations: list[Path] = dataclasses.field(default_factory=list)
+
+    def evaluation_dirs(self) -> list[tuple[str, Path]]:
+        """``(label, folder)`` of every evaluation: ``RUN/evaluate-*``, then the given ones."""
+        found = [(f.name, f) for f in sorted(self.run_dir.glob("evaluate-*")) if f.is_dir()]
+        found += [(f"evaluate-{f.name}", f) for f in self.evaluations]
+        return found
 
 
 def _pictures(folder: Path) -> list[Path]:
@@ -128,6 +151,7 @@ def find_report_inputs(
     motifs: str | os.PathLike | None = None,
     variants: Sequence[str | os.PathLike] | None = None,
     maps: Sequence[str | os.PathLike] | None = None,
+    evaluations: Sequence[str | os.PathLike] | None = None,
 ) -> ReportInputs:
     """The files of a report: the given ones, else those at the conventional places in the run.
 
@@ -143,6 +167,9 @@ def find_report_inputs(
     maps : list of str, optional
         Mutation-map pictures, folders or glob patterns (default the pictures in
         ``RUN/mutation_maps/`` or ``RUN/mutation-maps/``).
+    evaluations : list of str, optional
+        ``seqcnn evaluate --out`` folders kept outside the run (``RUN/evaluate-*`` are always
+        read).
 
     Returns
     -------
@@ -169,10 +196,11 @@ def find_report_inputs(
     if variants:
         tables = _expand(variants, "--variants")
     else:
-        tables = [p for p in (run / "variants.tsv", run / "variants.tsv.gz") if p.is_file()]
+        tables = [run / f"variants{suffix}" for suffix in VARIANT_SUFFIXES]
+        tables = [p for p in tables if p.is_file()]
         if (run / "variants").is_dir():
             tables += sorted(
-                p for p in (run / "variants").iterdir() if p.name.endswith((".tsv", ".tsv.gz"))
+                p for p in (run / "variants").iterdir() if p.name.endswith(VARIANT_SUFFIXES)
             )
     if maps:
         pictures = _expand(maps, "--maps")
@@ -181,7 +209,11 @@ def find_report_inputs(
         for name in ("mutation_maps", "mutation-maps"):
             if (run / name).is_dir():
                 pictures += _pictures(run / name)
-    return ReportInputs(run, motif_dir, tables, pictures)
+    folders = [Path(f) for f in evaluations or []]
+    for folder in folders:
+        if not (folder / "metrics.json").is_file():
+            raise InputError("--evaluations: no metrics.json in this folder", path=folder)
+    return ReportInputs(run, motif_dir, tables, pictures, folders)
 
 
 # ---------------------------------------------------------------------------- HTML pieces
@@ -275,22 +307,23 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _metric_rows(run: Path) -> list[tuple[str, dict]]:
-    """``(label, metrics)`` for each split of ``metrics.json`` and each ``evaluate-*`` folder."""
+def _metric_rows(inputs: ReportInputs) -> list[tuple[str, dict]]:
+    """``(label, metrics)`` for each split of ``metrics.json`` and each evaluation folder."""
     rows: list[tuple[str, dict]] = []
+    run = inputs.run_dir
     if (run / "metrics.json").is_file():
         metrics = _read_json(run / "metrics.json")
         for split, values in metrics.items():
             if isinstance(values, dict):
                 rows.append((split, values))
-    for folder in sorted(run.glob("evaluate-*")):
+    for label, folder in inputs.evaluation_dirs():
         if (folder / "metrics.json").is_file():
-            rows.append((folder.name, _read_json(folder / "metrics.json")))
+            rows.append((label, _read_json(folder / "metrics.json")))
     return rows
 
 
-def _metrics_section(run: Path) -> str:
-    rows = _metric_rows(run)
+def _metrics_section(inputs: ReportInputs) -> str:
+    rows = _metric_rows(inputs)
     if not rows:
         return "<p class='note'>No metrics.json: the run has not finished training.</p>"
     keys: list[str] = []
@@ -331,12 +364,13 @@ def _config_section(config: dict) -> str:
     return "".join(parts)
 
 
-def _figures_section(run: Path) -> str:
+def _figures_section(inputs: ReportInputs) -> str:
+    run = inputs.run_dir
     parts = []
     curve = _find_figure(run, RUN_FIGURES[0][0])
     if curve is not None:
         parts.append("<div class='wide'>" + _image(curve, RUN_FIGURES[0][1]) + "</div>")
-    for folder, where in [(run, ""), *((f, f", {f.name}") for f in sorted(run.glob("evaluate-*")))]:
+    for folder, where in [(run, ""), *((f, f", {n}") for n, f in inputs.evaluation_dirs())]:
         figures = []
         for stem, caption in RUN_FIGURES[1:]:
             path = _find_figure(folder, stem)
@@ -363,9 +397,8 @@ def _motif_section(folder: Path, top: int) -> str:
         frame = _read_tsv(matches)
         n = len(frame)
         if "significant" in frame.columns:
-            significant = frame["significant"].astype(str).str.lower().isin(["true", "1", "yes"])
+            significant = _truthy(frame["significant"])
             parts.append(f"<p>{int(significant.sum())} of {n} rows are significant matches.</p>")
-            frame = pd.concat([frame[significant], frame[~significant]])
         parts.append(f"<h3>Matches (first {min(top, n)} of {n} rows of matches.tsv)</h3>")
         parts.append(_frame_table(frame.head(top)))
     logos = _pictures(folder)
@@ -380,6 +413,10 @@ def _motif_section(folder: Path, top: int) -> str:
     if len(parts) == 1:
         parts.append("<p class='note'>No matches.tsv and no logos in this folder.</p>")
     return "".join(parts)
+
+
+def _truthy(column: pd.Series) -> pd.Series:
+    return column.astype(str).str.lower().isin(["true", "1", "yes"])
 
 
 def variant_summary(frame: pd.DataFrame, top: int = 10) -> dict[str, Any]:
@@ -435,10 +472,96 @@ def variant_summary(frame: pd.DataFrame, top: int = 10) -> dict[str, Any]:
     }
 
 
+_VCF_FIELDS = (
+    (re.compile(r"^seqcnn (.+): REF window score"), "ref"),
+    (re.compile(r"^seqcnn (.+): ALT window score"), "alt"),
+    (re.compile(r"^seqcnn (.+): ALT - REF"), "delta"),
+    (re.compile(r"^seqcnn (.+): z-score of DELTA"), "z"),
+    (re.compile(r"^seqcnn (.+): empirical p-value"), "pvalue"),
+    (re.compile(r"^seqcnn: ok or why"), "status"),
+)
+_INFO = re.compile(r'^##INFO=<ID=([^,>]+),.*Description="([^"]*)"')
+
+
+def read_annotated_vcf(path: str | os.PathLike) -> pd.DataFrame:
+    """The score table of a VCF annotated by ``seqcnn score-variants`` (one row per ALT).
+
+    The INFO fields are recognised by the descriptions seqcnn writes in their header lines,
+    so any ``--info-prefix`` works. Columns as the TSV output: ``chrom pos id ref alt``,
+    ``<t>_ref <t>_alt <t>_delta`` (``<t>_z <t>_pvalue``) and ``status``.
+    """
+    import gzip
+
+    path = Path(path)
+    fields: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
+    with gzip.open(path, "rt") if _is_gzip(path) else open(path) as fh:
+        for number, line in enumerate(fh, 1):
+            if line.startswith("##"):
+                m = _INFO.match(line)
+                if m:
+                    for pattern, kind in _VCF_FIELDS:
+                        hit = pattern.match(m.group(2))
+                        if hit:
+                            fields[m.group(1)] = (
+                                "status" if kind == "status" else (f"{hit.group(1)}_{kind}")
+                            )
+                continue
+            if line.startswith("#") or not line.strip():
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) < 8:
+                raise InputError(
+                    "expected 8 or more tab-separated VCF columns", path=path, line=number
+                )
+            info = dict(
+                item.partition("=")[::2] for item in cols[7].split(";") if item and item != "."
+            )
+            alts = cols[4].split(",")
+            for k, alt in enumerate(alts):
+                row: dict[str, Any] = {
+                    "chrom": cols[0],
+                    "pos": int(cols[1]),
+                    "id": cols[2],
+                    "ref": cols[3],
+                    "alt": alt,
+                }
+                for key, column in fields.items():
+                    values = info.get(key, "").split(",")
+                    value = values[k] if k < len(values) else "."
+                    if column == "status":
+                        row[column] = value
+                    else:
+                        row[column] = float(value) if value not in ("", ".") else float("nan")
+                rows.append(row)
+    if "status" not in fields.values():
+        raise InputError("no seqcnn INFO fields: not written by `seqcnn score-variants`", path=path)
+    return pd.DataFrame(rows)
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def read_scores(path: str | os.PathLike) -> pd.DataFrame:
+    """A variant score table: the TSV of ``seqcnn score-variants`` or its annotated VCF."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith((".vcf", ".vcf.gz", ".vcf.bgz")):
+        return read_annotated_vcf(path)
+    from seqcnn.variants import read_variant_scores
+
+    try:
+        return read_variant_scores(path)
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read as a score-variants table: {err}", path=path) from None
+
+
 def _variants_section(paths: Sequence[Path], top: int) -> str:
     parts = []
     for path in paths:
-        frame = _read_tsv(path)
+        frame = read_scores(path)
         try:
             summary = variant_summary(frame, top)
         except InputError as err:
@@ -446,6 +569,8 @@ def _variants_section(paths: Sequence[Path], top: int) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in summary["status"].items())
         parts.append(f"<h3>{_e(path.name)}</h3><p>{summary['n']} ALT alleles: {_e(counts)}.</p>")
         for t, best in summary["strongest"].items():
+            if best.empty:
+                continue
             parts.append(f"<p>Strongest effects on <b>{_e(t)}</b> (largest |ALT − REF|):</p>")
             parts.append(_frame_table(best))
     return "".join(parts)
@@ -511,8 +636,8 @@ def render_report(inputs: ReportInputs, title: str | None = None, top: int = 15)
     facts.append(f"trained with seqcnn {config.get('seqcnn_version', '?')}")
 
     sections: list[tuple[str, str, str]] = [
-        ("metrics", "Metrics", _metrics_section(run)),
-        ("figures", "Training and evaluation", _figures_section(run)),
+        ("metrics", "Metrics", _metrics_section(inputs)),
+        ("figures", "Training and evaluation", _figures_section(inputs)),
     ]
     if inputs.motifs is not None:
         sections.append(("motifs", "Motifs", _motif_section(inputs.motifs, top)))
@@ -533,4 +658,161 @@ def render_report(inputs: ReportInputs, title: str | None = None, top: int = 15)
         f"<nav>{nav}</nav>{body}"
         f"<p class='note'>Written by seqcnn {_e(__version__)} (<code>seqcnn report</code>); "
         "every picture is embedded, the page needs no network.</p></body></html>\n"
+    )
+
+
+# ---------------------------------------------------------------------------- facts and summary
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dict("records"):
+        clean = {}
+        for k, v in row.items():
+            v = _plain(v)
+            clean[str(k)] = None if isinstance(v, float) and math.isnan(v) else v
+        out.append(clean)
+    return out
+
+
+def report_facts(inputs: ReportInputs, title: str | None = None, top: int = 3) -> dict[str, Any]:
+    """The key numbers of a report, for :func:`render_summary` (``seqcnn report --json``).
+
+    Returns
+    -------
+    dict
+        ``name``, ``model``, ``task``, ``targets``; ``metrics`` (label: values, as the
+        metrics table); ``motifs``: the first ``top`` significant rows of ``matches.tsv``
+        (file order: by influence) and the count of significant rows; ``variants``: per file
+        the status counts and the ``top`` strongest effects on the first target.
+    """
+    config = _read_json(inputs.run_dir / "config.json")
+    facts: dict[str, Any] = {
+        "name": title or inputs.run_dir.resolve().name,
+        "run": str(inputs.run_dir),
+        "model": config.get("model", {}).get("name"),
+        "task": config.get("task"),
+        "targets": config.get("targets", []),
+        "metrics": {
+            label: {k: v for k, v in values.items() if isinstance(v, (int, float, str))}
+            for label, values in _metric_rows(inputs)
+        },
+    }
+    if inputs.motifs is not None and (inputs.motifs / "matches.tsv").is_file():
+        frame = _read_tsv(inputs.motifs / "matches.tsv")
+        significant = _truthy(frame["significant"]) if "significant" in frame else None
+        chosen = frame[significant] if significant is not None else frame
+        facts["motifs"] = {
+            "n_rows": len(frame),
+            "n_significant": None if significant is None else int(significant.sum()),
+            "top": _records(chosen.head(top)),
+        }
+    variants = []
+    for path in inputs.variants:
+        summary = variant_summary(read_scores(path), top)
+        first = summary["targets"][0]
+        variants.append(
+            {
+                "file": str(path),
+                "n": summary["n"],
+                "status": summary["status"],
+                "target": first,
+                "strongest": _records(summary["strongest"][first]),
+            }
+        )
+    if variants:
+        facts["variants"] = variants
+    facts["maps"] = len(inputs.maps)
+    return facts
+
+
+#: Columns of matches.tsv that name the matched motif, in order of preference.
+_MATCH_NAME = ("target_name", "name", "match_name", "target", "target_id", "match")
+_MATCH_ID = ("target_id", "match_id", "id", "target")
+_Q = ("q_value", "qvalue", "q-value", "q")
+
+
+def _first(row: dict, keys: Sequence[str]) -> Any:
+    return next((row[k] for k in keys if row.get(k) not in (None, "")), None)
+
+
+def _motif_text(row: dict) -> str:
+    name, ident, q = _first(row, _MATCH_NAME), _first(row, _MATCH_ID), _first(row, _Q)
+    label = str(name) if name is not None else "?"
+    if ident is not None and ident != name:
+        label += f" ({ident})"
+    if row.get("filter") is not None:
+        label = f"{row['filter']}: {label}"
+    return label + (f", q {_fmt(float(q))}" if isinstance(q, (int, float)) else "")
+
+
+def _headline(metrics: dict[str, dict]) -> tuple[str, dict]:
+    """The evaluation the summary shows: the last ``evaluate-*``, else ``test``, else ``valid``."""
+    for label in reversed(list(metrics)):
+        if label.startswith("evaluate"):
+            return label, metrics[label]
+    for label in ("test", "valid", "train"):
+        if label in metrics:
+            return label, metrics[label]
+    return "", {}
+
+
+def summary_table(facts: Sequence[dict]) -> pd.DataFrame:
+    """One row per experiment: model, the headline metrics, top motifs, strongest variant."""
+    rows = []
+    for f in facts:
+        label, values = _headline(f.get("metrics", {}))
+        motifs = f.get("motifs", {})
+        variants = f.get("variants", [])
+        strongest = ""
+        if variants and variants[0]["strongest"]:
+            v, t = variants[0]["strongest"][0], variants[0]["target"]
+            strongest = (
+                f"{v.get('id', '.')} {v['chrom']}:{v['pos']} {v['ref']}>{v['alt']} "
+                f"delta {_fmt(v.get(f'{t}_delta'))}"
+            )
+        rows.append(
+            {
+                "experiment": f["name"],
+                "model": f.get("model"),
+                "evaluated_on": label,
+                "n": values.get("n"),
+                "auroc": values.get("auroc"),
+                "auprc": values.get("auprc"),
+                "pearson": values.get("pearson"),
+                "significant_motifs": motifs.get("n_significant"),
+                "top_motifs": "; ".join(_motif_text(r) for r in motifs.get("top", [])),
+                "variants_scored": sum(v["status"].get("ok", 0) for v in variants)
+                if variants
+                else None,
+                "strongest_variant": strongest,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    return frame.dropna(axis=1, how="all")
+
+
+def render_summary(facts: Sequence[dict], links: Sequence[str | None]) -> str:
+    """One HTML page across experiments: the :func:`summary_table`, each name linking its
+    report (``links``: relative URLs, None for no link)."""
+    table = summary_table(facts)
+    head = "".join(f"<th>{_e(c)}</th>" for c in table.columns)
+    body = []
+    for (_, row), link in zip(table.iterrows(), links, strict=True):
+        cells = []
+        for column, value in row.items():
+            value = _plain(value)
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            if column == "experiment" and link:
+                cells.append(f'<td><a href="{_e(link)}">{_e(value)}</a></td>')
+            else:
+                cells.append(_cell(value))
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>seqcnn summary · {len(facts)} experiments</title><style>{STYLE}</style>"
+        f"</head><body><h1>seqcnn summary</h1><p class='sub'>{len(facts)} experiments; each "
+        "name opens its report (a self-contained page).</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"<p class='note'>Written by seqcnn {_e(__version__)} (<code>seqcnn summary</code>).</p>"
+        "</body></html>\n"
     )

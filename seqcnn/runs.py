@@ -54,6 +54,7 @@ __all__ = [
     "merge_shards",
     "score_variants_run",
     "report_run",
+    "summary_run",
     "mutation_map_run",
     "attribute_run",
 ]
@@ -615,21 +616,72 @@ def report_run(
     maps: list[str | Path] | None = None,
     title: str | None = None,
     top: int = 15,
+    evaluations: list[str | Path] | None = None,
+    facts: str | Path | None = None,
 ) -> Path:
     """Write one self-contained HTML page about a run (every picture embedded); returns its path.
 
     ``out`` defaults to ``RUN/report.html``. Without ``motifs``, ``variants`` or ``maps`` the
     conventional places inside the run are used (``RUN/motifs/``, ``RUN/variants.tsv``,
-    ``RUN/mutation_maps/``; see :mod:`seqcnn.report`).
+    ``RUN/mutation_maps/``; see :mod:`seqcnn.report`). ``facts``: also write the key numbers
+    as JSON (what :func:`summary_run` reads), with the page's path relative to it.
     """
-    from seqcnn.report import find_report_inputs, render_report
+    import json
+    import os
 
-    inputs = find_report_inputs(run_dir, motifs=motifs, variants=variants, maps=maps)
+    from seqcnn.report import find_report_inputs, render_report, report_facts
+
+    inputs = find_report_inputs(
+        run_dir, motifs=motifs, variants=variants, maps=maps, evaluations=evaluations
+    )
     page = render_report(inputs, title=title, top=top)
     out = Path(out) if out is not None else Path(run_dir) / "report.html"
+    if facts is not None:
+        found = report_facts(inputs, title=title)
+        found["report"] = os.path.relpath(out, Path(facts).parent)
+        with atomic_write(facts) as fh:
+            json.dump(found, fh, indent=1)
+            fh.write("\n")
     with atomic_write(out) as fh:
         fh.write(page)
     return out
+
+
+def summary_run(
+    facts: list[str | Path], out: str | Path, table: str | Path | None = None
+) -> pd.DataFrame:
+    """One HTML page (and optionally a TSV) across experiments from ``report --json`` files.
+
+    Each experiment's name links to its report, by a path relative to ``out``. Returns the
+    table (:func:`seqcnn.report.summary_table`).
+    """
+    import json
+    import os
+
+    from seqcnn.exceptions import InputError
+    from seqcnn.report import render_summary, summary_table
+
+    loaded, links = [], []
+    for path in facts:
+        path = Path(path)
+        try:
+            found = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise InputError(f"not a `seqcnn report --json` file: {err}", path=path) from None
+        if not isinstance(found, dict) or "name" not in found:
+            raise InputError("not a `seqcnn report --json` file (no name)", path=path)
+        loaded.append(found)
+        page = found.get("report")
+        links.append(os.path.relpath(path.parent / page, Path(out).parent) if page else None)
+    if not loaded:
+        raise InputError("no report facts given (seqcnn report --json FILE)")
+    frame = summary_table(loaded)
+    with atomic_write(out) as fh:
+        fh.write(render_summary(loaded, links))
+    if table is not None:
+        with atomic_write(table, newline="") as fh:
+            frame.to_csv(fh, sep="\t", index=False, float_format="%.6g")
+    return frame
 
 
 # ---------------------------------------------------------------------------- mutation-map
