@@ -924,8 +924,33 @@ def one_hot_bytes(
     t = torch.as_tensor(raw)
     if device is not None:
         t = t.to(device, non_blocking=True)
+    if ambiguous == "zero" and t.device.type == "cpu" and t.ndim >= 1:
+        # bytes.translate to base indices (4: no base), then one broadcast comparison
+        arr = np.ascontiguousarray(t.numpy())
+        codes = np.frombuffer(arr.tobytes().translate(_BASE_INDEX_BYTES), dtype=np.uint8)
+        codes = codes.reshape(arr.shape)
+        np_dtype = np.float32 if dtype is torch.float32 else np.bool_
+        out = np.empty((*arr.shape[:-1], 4, arr.shape[-1]), dtype=np_dtype)
+        np.equal(codes[..., None, :], _CHANNELS[:, None], out=out, casting="unsafe")
+        x = torch.from_numpy(out)
+        if dtype in (torch.int8, torch.uint8):
+            return x.view(dtype)
+        return x if dtype in (torch.float32, torch.bool) else x.to(dtype)
+    if ambiguous == "zero":
+        index = _lut_index(t.device)[t.long()]
+        return (index.unsqueeze(-2) == torch.arange(4, device=t.device).view(4, 1)).to(dtype)
     lut = _lut(ambiguous, dtype, t.device)
     return lut[t.long()].transpose(-1, -2).contiguous()
+
+
+def _lut_index(device: torch.device) -> torch.Tensor:
+    """(256,) base index per byte (4: no base), on ``device``."""
+    key = ("index", str(device))
+    lut = _LUT_CACHE.get(key)
+    if lut is None:
+        lut = torch.from_numpy(_BASE_INDEX.astype(np.int64)).to(device)
+        _LUT_CACHE[key] = lut
+    return lut
 
 
 class CompactOneHot:

@@ -1,0 +1,655 @@
+"""Benchmark: seqcnn against real baselines, in one run, on one thread, outputs checked equal.
+
+Sections (``--only a,b``; all by default):
+
+- ``encoding``: ``one_hot_encode`` on batches of 1,000 strings of 1,000 bp vs tangermeme's
+  public ``one_hot_encode`` (one call per string, stacked: how tangermeme encodes a batch)
+  and a plain numpy lookup table; int8 output, as tangermeme gives. Warm (best of repeated
+  calls) and cold (the first call in a fresh process, after imports). Target >= 5x
+  tangermeme warm, >= 1x cold.
+- ``training``: ``Trainer.fit`` for one epoch vs a bare PyTorch loop (same model, data order,
+  optimizer, batch size); the weights after the epoch must be equal. Target >= 0.9x.
+- ``batches``: BED -> float32 one-hot batches of 1,000-bp windows on the real genome slice
+  (``read_bed`` + ``Genome.interval_codes`` + per-batch one-hot) vs the usual pipeline
+  (per-window ``pysam.FastaFile.fetch`` or ``pyfaidx`` + numpy encoding into a preloaded
+  array) and vs the default model's training-step rate at the same length. Same arrays.
+  Target >= 5x the step rate.
+- ``scan``: ``seqcnn predict RUN --fasta G --bed windows.bed`` over sliding windows of the
+  genome slice: the share of wall time spent in the model (the model alone on the same
+  batches, timed in the same run). Target >= 80%.
+- ``memory``: peak resident memory of ``seqcnn train --negatives shuffle`` on 40,000 x
+  1,000 bp (``--quick``: 4,000) in a child process, per training base, above the baseline of
+  a child that imports the same modules (``ru_maxrss``). Target <= 4 bytes per base.
+- ``predict-memory``: peak resident memory of ``seqcnn predict`` on n and 10 n sequences
+  (``--full``: 100,000 and 1,000,000 of 101 bp); flat means the ratio stays within 1.2.
+
+Output: one JSON line per measurement on stdout, then a Markdown table. Exit status 1 if an
+output check fails, never because of a timing.
+
+Usage::
+
+    python benchmarks/bench_all.py [--quick] [--full] [--only encoding,batches] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SEQCNN_DATA_DIR", REPO.parent / "shared" / "data"))
+GENOME_SLICE = DATA / "genome-slice" / "baskerville_hg38_chr1_first1Mb.fa.gz"
+LOWER_IS_BETTER = ("memory", "predict-memory")
+SECTIONS = ("encoding", "training", "batches", "scan", "memory", "predict-memory")
+RESULTS: list[dict[str, Any]] = []
+FAILED: list[str] = []
+
+
+def report(**row: Any) -> None:
+    RESULTS.append(row)
+    print(json.dumps(row), flush=True)
+
+
+def check(ok: bool, what: str) -> str:
+    if not ok:
+        FAILED.append(what)
+    return "equal" if ok else "**DIFFERENT**"
+
+
+def best_time(fn, min_seconds: float = 1.0, min_runs: int = 3) -> float:
+    """The best of repeated calls (seconds), garbage collection off, after one warm-up."""
+    fn()
+    times = []
+    gc.disable()
+    try:
+        t_end = time.perf_counter() + min_seconds
+        while len(times) < min_runs or time.perf_counter() < t_end:
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+    finally:
+        gc.enable()
+    return min(times)
+
+
+def random_dna(n: int, length: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    codes = np.frombuffer(b"ACGTN", dtype=np.uint8)[
+        rng.choice(5, size=n * length, p=[0.2475] * 4 + [0.01])
+    ]
+    text = codes.tobytes().decode()
+    return [text[i * length : (i + 1) * length] for i in range(n)]
+
+
+# ---------------------------------------------------------------------------- encoding
+_NP_LUT = np.zeros((256, 4), dtype=np.int8)
+for _i, _b in enumerate("ACGT"):
+    _NP_LUT[ord(_b), _i] = _NP_LUT[ord(_b.lower()), _i] = 1
+
+
+def numpy_lut_one_hot(seqs: list[str]) -> torch.Tensor:
+    """The plain numpy way: a 256 x 4 table indexed by the bytes, then channels first."""
+    codes = np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)
+    hot = _NP_LUT[codes].reshape(len(seqs), -1, 4)
+    return torch.from_numpy(np.ascontiguousarray(hot.transpose(0, 2, 1)))
+
+
+def tangermeme_batch(seqs: list[str]) -> torch.Tensor:
+    from tangermeme.utils import one_hot_encode as tm_one_hot
+
+    return torch.stack([tm_one_hot(s) for s in seqs])
+
+
+_COLD = r"""
+import sys, time, json
+import torch
+sys.path.insert(0, {bench!r})
+from bench_all import random_dna
+seqs = random_dna(1000, 1000, 7)
+which = sys.argv[1]
+if which == "tangermeme":
+    from tangermeme.utils import one_hot_encode as f
+    t = time.perf_counter(); x = torch.stack([f(s) for s in seqs])
+else:
+    from seqcnn.sequence import one_hot_encode
+    t = time.perf_counter(); x = one_hot_encode(seqs, dtype=torch.int8)
+print(json.dumps({{"seconds": time.perf_counter() - t, "sum": int(x.sum())}}))
+"""
+
+
+def cold_call(which: str) -> dict:
+    code = _COLD.format(bench=str(Path(__file__).parent))
+    env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    out = subprocess.run(
+        [sys.executable, "-c", code, which], capture_output=True, text=True, env=env, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_encoding(args) -> None:
+    from seqcnn.sequence import one_hot_encode
+
+    n = 200 if args.quick else 1000
+    seqs = random_dna(n, 1000, 7)
+    ours = one_hot_encode(seqs, dtype=torch.int8)
+    tm = tangermeme_batch(seqs)
+    lut = numpy_lut_one_hot(seqs)
+    same = check(torch.equal(ours, tm) and torch.equal(ours, lut), "encoding outputs")
+    t_ours = best_time(lambda: one_hot_encode(seqs, dtype=torch.int8), args.min_seconds)
+    t_tm = best_time(lambda: tangermeme_batch(seqs), args.min_seconds)
+    t_lut = best_time(lambda: numpy_lut_one_hot(seqs), args.min_seconds)
+    t_f32 = best_time(lambda: one_hot_encode(seqs), args.min_seconds)
+    case = f"{n} x 1000 bp, int8"
+    mb = n * 1000 / 1e6
+    report(
+        section="encoding",
+        what="one_hot_encode vs tangermeme (warm)",
+        case=case,
+        seqcnn_s=t_ours,
+        baseline_s=t_tm,
+        ratio=t_tm / t_ours,
+        target=5.0,
+        check=same,
+        seqcnn_mbp_s=mb / t_ours,
+    )
+    report(
+        section="encoding",
+        what="one_hot_encode vs numpy LUT (warm)",
+        case=case,
+        seqcnn_s=t_ours,
+        baseline_s=t_lut,
+        ratio=t_lut / t_ours,
+        target=None,
+        check=same,
+    )
+    report(
+        section="encoding",
+        what="one_hot_encode float32 vs tangermeme int8 (warm)",
+        case=f"{n} x 1000 bp",
+        seqcnn_s=t_f32,
+        baseline_s=t_tm,
+        ratio=t_tm / t_f32,
+        target=None,
+        check=same,
+    )
+    cold_ours = cold_call("seqcnn")
+    cold_tm = cold_call("tangermeme")
+    ok = cold_ours["sum"] == cold_tm["sum"] == int(ours.sum()) if n == 1000 else True
+    report(
+        section="encoding",
+        what="one_hot_encode vs tangermeme (cold: first call)",
+        case="1000 x 1000 bp, int8, fresh process",
+        seqcnn_s=cold_ours["seconds"],
+        baseline_s=cold_tm["seconds"],
+        ratio=cold_tm["seconds"] / cold_ours["seconds"],
+        target=1.0,
+        check=check(ok, "cold encoding sums"),
+    )
+
+
+# ---------------------------------------------------------------------------- training
+def bare_epoch(model, x, y, batch_size, lr, seed) -> None:
+    """The plain PyTorch loop: the order and optimizer that Trainer uses, nothing else."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    model.train()
+    for idx in torch.randperm(len(y), generator=generator).split(batch_size):
+        xb = x[idx]
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), y[idx])
+        loss.backward()
+        opt.step()
+
+
+def bench_training(args) -> None:
+    from seqcnn.datasets import Tensors
+    from seqcnn.models import create_model
+    from seqcnn.sequence import CompactOneHot, one_hot_encode, sequence_bytes
+    from seqcnn.train import TrainConfig, Trainer
+
+    n = 512 if args.quick else 4096
+    seqs = random_dna(n, 101, 3)
+    y = (torch.rand(n, 1, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+    x_float = one_hot_encode(seqs)
+    x_compact = CompactOneHot(sequence_bytes(seqs))
+    cfg = dict(epochs=1, batch_size=128, lr=3e-3, verbose=False, lr_schedule="none", seed=0)
+    ratios, weights_equal = [], True
+    warm = create_model("deepbind")  # first calls pay torch's lazy set-up: not timed
+    bare_epoch(warm, x_float[:256], y[:256], 128, 3e-3, 0)
+    Trainer(create_model("deepbind"), TrainConfig(**cfg)).fit(
+        Tensors(CompactOneHot(sequence_bytes(seqs[:256])), y[:256])
+    )
+    for r in range(2 if args.quick else 5):
+        torch.manual_seed(1)
+        init = create_model("deepbind").state_dict()
+        m_bare = create_model("deepbind")
+        m_bare.load_state_dict(init)
+        m_fit = create_model("deepbind")
+        m_fit.load_state_dict(init)
+        order = (
+            [("bare", m_bare), ("fit", m_fit)] if r % 2 == 0 else [("fit", m_fit), ("bare", m_bare)]
+        )
+        times = {}
+        for which, m in order:
+            t = time.perf_counter()
+            if which == "bare":
+                bare_epoch(m, x_float, y, 128, 3e-3, 0)
+            else:
+                Trainer(m, TrainConfig(**cfg)).fit(Tensors(x_compact, y))
+            times[which] = time.perf_counter() - t
+        ratios.append(times["bare"] / times["fit"])
+        a, b = m_bare.state_dict(), m_fit.state_dict()
+        weights_equal &= all(torch.equal(a[k], b[k]) for k in a)
+    report(
+        section="training",
+        what="Trainer.fit epoch (compact uint8 data) vs bare loop",
+        case=f"{n} x 101 bp, deepbind, batch 128",
+        seqcnn_s=times["fit"],
+        baseline_s=times["bare"],
+        ratio=float(np.median(ratios)),
+        target=0.9,
+        check=check(weights_equal, "trainer vs bare weights"),
+    )
+
+
+# ---------------------------------------------------------------------------- BED -> batches
+def model_step_rate(length: int, batch: int = 128, steps: int = 6) -> float:
+    """Training steps of the default model per second, in sequences per second."""
+    from seqcnn.models import create_model
+
+    model = create_model("deepbind")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.zeros(batch, 4, length)
+    x[:, 0] = 1
+    y = torch.ones(batch, 1)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    t = best_time(lambda: [step() for _ in range(steps)], min_seconds=0.5, min_runs=2)
+    return steps * batch / t
+
+
+def random_windows_bed(path: Path, n: int, length: int, size: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    start = np.sort(rng.integers(0, size - length, n))
+    strand = rng.choice(["+", "-"], n)
+    with open(path, "w") as fh:
+        for i, (s, st) in enumerate(zip(start.tolist(), strand, strict=True)):
+            fh.write(f"chr1\t{s}\t{s + length}\tw{i}\t0\t{st}\n")
+
+
+def baseline_batches(bed_path: Path, fetch, batch: int) -> list[torch.Tensor]:
+    """The usual pipeline: parse lines, fetch each window, encode into a preloaded array."""
+    rows = [line.split("\t") for line in open(bed_path).read().splitlines()]
+    length = int(rows[0][2]) - int(rows[0][1])
+    pre = np.zeros((len(rows), 4, length), dtype=np.float32)
+    comp = str.maketrans("ACGTacgtNn", "TGCAtgcaNn")
+    lut = _NP_LUT.astype(np.float32)
+    for i, r in enumerate(rows):
+        s = fetch(r[0], int(r[1]), int(r[2]))
+        if r[5] == "-":
+            s = s.translate(comp)[::-1]
+        pre[i] = lut[np.frombuffer(s.encode(), dtype=np.uint8)].T
+    x = torch.from_numpy(pre)
+    return [x[i : i + batch] for i in range(0, len(x), batch)]
+
+
+def seqcnn_batches(bed_path: Path, genome, batch: int) -> list[torch.Tensor]:
+    from seqcnn.io import read_bed
+    from seqcnn.sequence import CompactOneHot, check_bytes
+
+    bed = read_bed(bed_path)
+    x = CompactOneHot(check_bytes(genome.interval_codes(bed, stranded=True)))
+    return [x.batch(slice(i, i + batch)) for i in range(0, len(x), batch)]
+
+
+def bench_batches(args) -> None:
+    import pyfaidx
+    import pysam
+
+    from seqcnn.io import Genome
+
+    length, batch = 1000, 128
+    n = 2000 if args.quick else 20000
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        bed = tmp / "windows.bed"
+        random_windows_bed(bed, n, length, 1_000_000, seed=5)
+        genome = Genome(GENOME_SLICE, cache_dir=tmp / "cache")  # unpacked once, before timing
+        fa = pysam.FastaFile(str(GENOME_SLICE))
+        fx = pyfaidx.Fasta(str(GENOME_SLICE), as_raw=True)
+        ours = seqcnn_batches(bed, genome, batch)
+        ref = baseline_batches(bed, fa.fetch, batch)
+        ref2 = baseline_batches(bed, lambda c, s, e: fx[c][s:e], batch)
+        same = len(ours) == len(ref) == len(ref2) and all(
+            torch.equal(a, b) and torch.equal(a, c) for a, b, c in zip(ours, ref, ref2, strict=True)
+        )
+        same = check(same, "BED batches")
+        t_ours = best_time(lambda: seqcnn_batches(bed, genome, batch), args.min_seconds)
+        t_pysam = best_time(lambda: baseline_batches(bed, fa.fetch, batch), 0, 1)
+        t_faidx = best_time(lambda: baseline_batches(bed, lambda c, s, e: fx[c][s:e], batch), 0, 1)
+    step = model_step_rate(length, batch)
+    rate = n / t_ours
+    case = f"{n} windows x {length} bp, batches of {batch}"
+    report(
+        section="batches",
+        what="BED -> batches vs default model's training steps",
+        case=case,
+        seqcnn_rate=rate,
+        baseline_rate=step,
+        ratio=rate / step,
+        target=5.0,
+        check=same,
+    )
+    report(
+        section="batches",
+        what="BED -> batches vs pysam fetch + numpy preload",
+        case=case,
+        seqcnn_s=t_ours,
+        baseline_s=t_pysam,
+        ratio=t_pysam / t_ours,
+        target=None,
+        check=same,
+    )
+    report(
+        section="batches",
+        what="BED -> batches vs pyfaidx fetch + numpy preload",
+        case=case,
+        seqcnn_s=t_ours,
+        baseline_s=t_faidx,
+        ratio=t_faidx / t_ours,
+        target=None,
+        check=same,
+    )
+
+
+# ---------------------------------------------------------------------------- scan
+def bench_scan(args) -> None:
+    """Sliding windows over the genome slice, scored by ``predict_run`` from a BED file."""
+    import pandas as pd
+
+    from seqcnn import checkpoint
+    from seqcnn.io import Genome, read_bed
+    from seqcnn.metrics import sigmoid
+    from seqcnn.runs import predict_run
+    from seqcnn.sequence import CompactOneHot
+
+    length, batch = 101, 1024
+    stride = 500 if args.quick else 50
+    run = _untrained_run(Path(tempfile.mkdtemp()) / "run", length=length)
+    model, _ = checkpoint.load_run(run)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        starts = np.arange(0, 1_000_000 - length + 1, stride)
+        bed = tmp / "scan.bed"
+        with open(bed, "w") as fh:
+            fh.writelines(f"chr1\t{s}\t{s + length}\n" for s in starts.tolist())
+        os.environ["SEQCNN_CACHE_DIR"] = str(tmp / "cache")
+        try:
+            genome = Genome(GENOME_SLICE)  # unpacked to the cache once, before timing
+            out = tmp / "scan.tsv"
+            t = time.perf_counter()
+            predict_run(
+                run,
+                bed,
+                out,
+                genome=str(GENOME_SLICE),
+                length=length,
+                batch_size=batch,
+                device="cpu",
+            )
+            wall = time.perf_counter() - t
+        finally:
+            os.environ.pop("SEQCNN_CACHE_DIR")
+        x = CompactOneHot(genome.interval_codes(read_bed(bed)))
+        batches = [x.batch(slice(i, i + batch)) for i in range(0, len(x), batch)]
+        model.eval()
+        t = time.perf_counter()
+        with torch.inference_mode():
+            scores = torch.cat([model(b) for b in batches])
+        in_model = time.perf_counter() - t
+        written = pd.read_csv(out, sep="\t")
+    want = sigmoid(scores.numpy()[:, 0])
+    ok = len(written) == len(starts) and (written["status"] == "ok").all()
+    ok = ok and np.allclose(written.iloc[:, 4].to_numpy(), want, rtol=2e-6, atol=1e-7)
+    report(
+        section="scan",
+        what="predict over a BED of sliding windows: share of time in model",
+        case=f"{len(starts)} windows x {length} bp, stride {stride}, deepbind, batch {batch}",
+        seqcnn_s=wall,
+        model_s=in_model,
+        ratio=in_model / wall,
+        target=0.8,
+        check=check(ok, "scan scores"),
+        windows_per_s=len(starts) / wall,
+    )
+
+
+def _untrained_run(path: Path, length: int) -> Path:
+    """A run directory with the default model's initial weights (nothing trained needed)."""
+    from seqcnn.runs import train_run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        table = Path(tmp) / "t.tsv"
+        seqs = random_dna(64, length, 0)
+        table.write_text(
+            "sequence\tlabel\n" + "".join(f"{s}\t{i % 2}\n" for i, s in enumerate(seqs))
+        )
+        from seqcnn.inputs import DataOptions
+        from seqcnn.train import TrainConfig
+
+        train_run(table, path, DataOptions(), TrainConfig(epochs=1, verbose=False), force=True)
+    return path
+
+
+# ---------------------------------------------------------------------------- memory
+_RSS = r"""
+import resource, runpy, sys, json
+sys.argv = {argv!r}
+import seqcnn.cli, seqcnn.runs, torch  # noqa: F401  (the import baseline)
+torch.set_num_threads(1)
+if {run!r}:
+    try:
+        seqcnn.cli.main(sys.argv[1:])
+    except SystemExit as e:
+        if e.code:
+            raise
+print(json.dumps({{"maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+
+
+def child_peak(argv: list[str], run: bool = True) -> int:
+    """Peak resident memory (bytes, ``ru_maxrss``) of a child process running the CLI."""
+    code = _RSS.format(argv=["seqcnn", *argv], run=run)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise RuntimeError(f"child failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["maxrss_kib"] * 1024
+
+
+def bench_memory(args) -> None:
+    n, length = (4000, 1000) if args.quick else (40000, 1000)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+
+        def train_args(table: Path, name: str) -> list[str]:
+            return [
+                "train",
+                "--train",
+                str(table),
+                "--out",
+                str(tmp / name),
+                "--negatives",
+                "shuffle",
+                "--epochs",
+                "2",
+                "--threads",
+                "1",
+                "--quiet",
+                "--force",
+                "--device",
+                "cpu",
+            ]
+
+        def write_table(path: Path, count: int) -> Path:
+            with open(path, "w") as fh:
+                fh.write("sequence\tlabel\n")
+                for s in random_dna(count, length, 11):
+                    fh.write(f"{s}\t1\n")
+            return path
+
+        small = write_table(tmp / "small.tsv", 200)
+        big = write_table(tmp / "big.tsv", n)
+        imports = child_peak(["--help"], run=False)
+        tiny = child_peak(train_args(small, "small"))
+        peak = child_peak(train_args(big, "big"))
+    bases = 2 * n * length  # positives and their shuffled negatives
+    report(
+        section="memory",
+        what="seqcnn train --negatives shuffle: peak RSS per training base",
+        case=f"{n} x {length} bp + {n} shuffled negatives, 2 epochs",
+        ratio=(peak - imports) / bases,
+        target=4.0,
+        check="-",
+        peak_mib=peak / 2**20,
+        import_baseline_mib=imports / 2**20,
+        tiny_run_mib=tiny / 2**20,
+        per_base_above_tiny_run=(peak - tiny) / bases,
+        per_positive_base=(peak - imports) / (n * length),
+    )
+
+
+def bench_predict_memory(args) -> None:
+    n = 100_000 if args.full else (2_000 if args.quick else 20_000)
+    run = _untrained_run(Path(tempfile.mkdtemp()) / "run", length=101)
+    peaks = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for count in (n, 10 * n):
+            fa = tmp / f"s{count}.fa"
+            with open(fa, "w") as fh:
+                for start in range(0, count, 10000):
+                    chunk = random_dna(min(10000, count - start), 101, start)
+                    fh.writelines(f">s{start + i}\n{s}\n" for i, s in enumerate(chunk))
+            out = tmp / f"s{count}.tsv"
+            peaks[count] = child_peak(
+                [
+                    "predict",
+                    str(run),
+                    "--data",
+                    str(fa),
+                    "-o",
+                    str(out),
+                    "--threads",
+                    "1",
+                    "--batch-size",
+                    "1024",
+                ]
+            )
+            lines = sum(1 for _ in open(out)) - 1
+            if lines != count:
+                FAILED.append(f"predict wrote {lines} rows for {count} sequences")
+    report(
+        section="predict-memory",
+        what="seqcnn predict: peak RSS at 10x the records / at 1x",
+        case=f"{n:,} and {10 * n:,} sequences x 101 bp",
+        ratio=peaks[10 * n] / peaks[n],
+        target=1.2,
+        check="-",
+        peak_small_mib=peaks[n] / 2**20,
+        peak_large_mib=peaks[10 * n] / 2**20,
+    )
+
+
+# ---------------------------------------------------------------------------- main
+def table() -> str:
+    lines = [
+        "| section | measurement | case | ratio | target | check |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in RESULTS:
+        target = r.get("target")
+        tgt = (
+            "-"
+            if target is None
+            else (f">= {target:g}" if r["section"] not in LOWER_IS_BETTER else f"<= {target:g}")
+        )
+        if target is not None:
+            met = (
+                r["ratio"] >= target
+                if r["section"] not in LOWER_IS_BETTER
+                else r["ratio"] <= target
+            )
+            tgt += ": met" if met else ": **not met**"
+        lines.append(
+            f"| {r['section']} | {r['what']} | {r['case']} | {r['ratio']:.2f} | {tgt} | "
+            f"{r.get('check', '-')} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="small inputs: a smoke test")
+    p.add_argument("--full", action="store_true", help="the 1M-sequence predict-memory case")
+    p.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--min-seconds", type=float, default=1.0)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.min_seconds = min(args.min_seconds, 0.2)
+    torch.set_num_threads(args.threads)
+    report(
+        section="env",
+        what="environment",
+        case=platform.platform(),
+        ratio=float("nan"),
+        python=platform.python_version(),
+        torch=torch.__version__,
+        numpy=np.__version__,
+        threads=args.threads,
+        load=os.getloadavg()[0],
+    )
+    RESULTS.pop()
+    funcs = {
+        "encoding": bench_encoding,
+        "training": bench_training,
+        "batches": bench_batches,
+        "scan": bench_scan,
+        "memory": bench_memory,
+        "predict-memory": bench_predict_memory,
+    }
+    for name in args.only.split(","):
+        if name not in funcs:
+            p.error(f"unknown section {name!r}; choose from {', '.join(SECTIONS)}")
+        t = time.perf_counter()
+        funcs[name](args)
+        print(f"# {name}: {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+    print(table())
+    if FAILED:
+        print("output checks failed: " + ", ".join(FAILED), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
