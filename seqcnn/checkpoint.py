@@ -216,6 +216,36 @@ def check_resume_options(recorded: dict[str, Any], given: dict[str, Any], path: 
         )
 
 
+def recorded_options(run_dir: str | Path) -> dict[str, Any]:
+    """The options a run was trained with, flat (as :func:`seqcnn.config.load_options` gives
+    them), for ``--resume``; empty when the run has no ``config.json`` yet.
+
+    Run-time options (:data:`RESUME_MAY_CHANGE`) are left out, and ``valid``/``test`` only
+    come back when they were files (not "held back" descriptions).
+    """
+    from seqcnn.config import option_kinds
+
+    if not (Path(run_dir) / CONFIG).is_file():
+        return {}
+    config = read_config(run_dir)
+    kinds = option_kinds()
+    options: dict[str, Any] = {}
+    for name, value in (config.get("training") or {}).items():
+        if kinds.get(name, ("",))[0] == "training" and name not in RESUME_MAY_CHANGE:
+            options[name] = value
+    for name, value in (config.get("data") or {}).items():
+        if kinds.get(name, ("",))[0] == "data":
+            options[name] = value
+        elif name == "train" or (name in ("valid", "test") and value and Path(value).exists()):
+            options[name] = value
+    model = config.get("model") or {}
+    if "name" in model:
+        options["model"] = model["name"]
+    if isinstance(model.get("args"), dict):
+        options["model_args"] = dict(model["args"])
+    return options
+
+
 # ---------------------------------------------------------------------------- safetensors
 def read_safetensors_header(path: str | Path) -> dict[str, Any]:
     """Parse and check the header of a safetensors file without reading its tensors.
@@ -244,29 +274,30 @@ def read_safetensors_header(path: str | Path) -> dict[str, Any]:
         raise InputError(f"empty file (0 bytes); {what}", path=path)
     with open(path, "rb") as fh:
         head = fh.read(8)
-        if head[:1] == b"\x80" or head[:4] == b"PK\x03\x04":
+        n = struct.unpack("<Q", head)[0] if len(head) == 8 else None
+        plausible = n is not None and n <= min(_MAX_HEADER, size - 8)
+        raw = fh.read(n) if plausible else b""
+    try:
+        header = json.loads(raw.decode("utf-8")) if plausible else None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        header = None
+    if header is None:  # not safetensors: say what it looks like
+        if head[:1] == b"\x80" and head[1:2] in b"\x02\x03\x04\x05" or head[:4] == b"PK\x03\x04":
             raise InputError(
                 f"{what}, found a PyTorch pickle (torch.save .pt/.pth file); seqcnn never "
                 "unpickles files. Convert it where you trust it: "
                 "safetensors.torch.save_file(torch.load(PT, weights_only=True), OUT)",
                 path=path,
             )
-        if size < 8:
+        if n is None:
             raise InputError(f"{what}: only {size} bytes, truncated or not safetensors", path=path)
-        (n,) = struct.unpack("<Q", head)
-        if n > _MAX_HEADER or n > size - 8:
+        if not plausible:
             raise InputError(
                 f"{what}: the header claims {n} bytes but the file has {size}; truncated or "
                 "not safetensors",
                 path=path,
             )
-        raw = fh.read(n)
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise InputError(
-            f"{what}: its header is not JSON (corrupt or another format)", path
-        ) from None
+        raise InputError(f"{what}: its header is not JSON (corrupt or another format)", path)
     if not isinstance(header, dict):
         raise InputError(f"{what}: its header is not a JSON object", path=path)
     data_size = size - 8 - n

@@ -84,6 +84,14 @@ EXAMPLES = {
           seqcnn attribute runs/ctcf --data peaks.fa --method deepliftshap --n-shuffles 20 -o a.npz
           seqcnn attribute runs/ctcf --data test.tsv.gz --method ism -o ism.npz --logos 10
         """,
+    "motifs": """
+        examples:
+          # PWMs from the bound sequences, influence by AUROC, matches in JASPAR 2024 (pyjaspar)
+          seqcnn motifs runs/ctcf --data CTCF_B.seq.gz -o runs/ctcf/motifs
+          # Basset's recipe, matches in another collection, SVG pictures
+          seqcnn motifs runs/ctcf --data test.tsv.gz -o motifs --method basset \\
+              --database JASPAR2024_CORE_vertebrates_nonredundant.meme --format svg
+        """,
     "demo": """
         example:
           seqcnn demo -o seqcnn-demo     # trains, evaluates and predicts on the embedded data
@@ -291,24 +299,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PNG",
         help="mutation-map pictures, folders or globs (default RUN/mutation_maps/*.png)",
     )
-    p.add_argument("--title", help="page title (default: the run directory's name)")
-    p.add_argument(
-        "--top", type=int, default=15, metavar="N", help="rows in the match and variant tables"
-    )
-    p.add_argument("--quiet", "-q", action="store_true", help="no summary line")
-
-    # ------------------------------------------------------------------ mutation-map
-    p = command("mutation-map", "DeepBind mutation map: the effect of every single-base change")
     p.add_argument(
         "--evaluations",
         nargs="+",
         metavar="DIR",
         help="`seqcnn evaluate --out` folders kept outside RUN (RUN/evaluate-* are always read)",
     )
-    p.add_argument("run", metavar="RUN")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--sequence", metavar="S", help="a DNA sequence")
-    src.add_argument(
+    p.add_argument("--title", help="page title (default: the run directory's name)")
+    p.add_argument(
+        "--top", type=int, default=15, metavar="N", help="rows in the match and variant tables"
+    )
     p.add_argument(
         "--json", metavar="FILE.json", help="also write the key numbers, for `seqcnn summary`"
     )
@@ -318,6 +318,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("facts", nargs="+", metavar="REPORT.json", help="`seqcnn report --json` files")
     p.add_argument("--out", "-o", required=True, metavar="FILE.html")
     p.add_argument("--table", metavar="FILE.tsv", help="the same table as TSV")
+    p.add_argument("--quiet", "-q", action="store_true", help="no summary line")
+
+    # ------------------------------------------------------------------ mutation-map
+    p = command("mutation-map", "DeepBind mutation map: the effect of every single-base change")
+    p.add_argument("run", metavar="RUN")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--sequence", metavar="S", help="a DNA sequence")
+    src.add_argument(
         "--region", metavar="CHR:START-END", help="a genome region, 1-based inclusive (--fasta)"
     )
     src.add_argument("--vcf", metavar="VCF", help="one map per ALT allele (--fasta)")
@@ -374,6 +382,45 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--logos", type=int, default=5, help="attribution logos of the first N")
     p.add_argument("--seed", type=int, default=0, help="seed of the shuffles")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    _data_options(p, training=False)
+    _threads(p)
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    # ------------------------------------------------------------------ motifs
+    p = command("motifs", "first-layer filters as PWMs, logos, a MEME file and JASPAR matches")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--data", required=True, metavar="FILE", help="sequences (table, FASTA, BED)")
+    p.add_argument(
+        "--out", "-o", required=True, metavar="DIR", help="motifs.meme, matches.tsv, logos/"
+    )
+    p.add_argument(
+        "--method",
+        choices=("deepbind", "basset"),
+        default="deepbind",
+        help="deepbind: each sequence's best window if positive (default); basset: every "
+        "window above --threshold times the filter's maximum",
+    )
+    p.add_argument("--threshold", type=float, default=0.5, help="basset's fraction (0.5)")
+    p.add_argument(
+        "--database",
+        metavar="FILE",
+        help="MEME or JASPAR file to match against (default: JASPAR 2024 CORE vertebrates "
+        "from pyjaspar)",
+    )
+    p.add_argument("--release", default="JASPAR2024", help="pyjaspar release (JASPAR2024)")
+    p.add_argument("--n-best", type=int, default=3, help="matches per filter in matches.tsv")
+    p.add_argument(
+        "--min-ic", type=float, default=0.5, help="trim edge columns below this many bits"
+    )
+    p.add_argument("--pseudocount", type=float, default=1.0, help="per PWM column (1)")
+    p.add_argument(
+        "--no-influence", dest="influence", action="store_false", help="skip filter silencing"
+    )
+    p.add_argument("--overview", type=int, default=12, help="filters in the overview picture")
+    p.add_argument("--format", default="png", help="picture format: png | svg | pdf")
+    p.add_argument("--seed", type=int, default=0, help="seed of the significance shuffles")
+    p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     _data_options(p, training=False)
     _threads(p)
@@ -692,6 +739,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         maps=args.maps,
         title=args.title,
         top=args.top,
+        evaluations=args.evaluations,
+        facts=args.json,
     )
     if not args.quiet:
         also = f" and {args.json}" if args.json else ""
@@ -750,8 +799,6 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         n_steps=args.n_steps,
         n_logos=args.logos,
         seed=args.seed,
-        evaluations=args.evaluations,
-        facts=args.json,
         batch_size=args.batch_size,
         device=args.device,
         verbose=not args.quiet,
@@ -763,6 +810,43 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         f"seqcnn attribute: {result['method']} for {result['n']} sequences "
         f"({result['target']}) in {result['seconds']:.1f} s{delta} -> {args.out} "
         f"+ {len(result['logos'])} logos"
+    )
+    return 0
+
+
+def cmd_motifs(args: argparse.Namespace) -> int:
+    from seqcnn.runs import motifs_run
+
+    threads = _set_threads(args)
+    result = motifs_run(
+        args.run,
+        args.data,
+        args.out,
+        method=args.method,
+        threshold=args.threshold,
+        database=args.database,
+        release=args.release,
+        n_best=args.n_best,
+        min_ic=args.min_ic,
+        pseudocount=args.pseudocount,
+        influence=args.influence,
+        overview_rows=args.overview,
+        logo_format=args.format,
+        seed=args.seed,
+        threads=threads,
+        batch_size=args.batch_size,
+        device=args.device,
+        verbose=not args.quiet,
+        **_data_overrides(args),
+    )
+    top = "; ".join(
+        f"{t['filter']} {t['target']} {t['target_name']}" + (" *" if t["significant"] else "")
+        for t in result["top"]
+    )
+    _say(
+        f"seqcnn motifs: {result['n_filters']} filters from {result['n_sequences']} sequences, "
+        f"{result['n_significant']} with a significant match, in {result['seconds']:.0f} s; "
+        f"most influential: {top} (* significant) -> {args.out}"
     )
     return 0
 
@@ -783,7 +867,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "score-variants": cmd_score_variants,
     "mutation-map": cmd_mutation_map,
     "attribute": cmd_attribute,
+    "motifs": cmd_motifs,
     "report": cmd_report,
+    "summary": cmd_summary,
     "list-models": cmd_list_models,
     "demo": cmd_demo,
 }
@@ -795,7 +881,10 @@ def _say(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``seqcnn`` command; returns the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "train" and not (args.train or args.config or args.resume):
+        parser.error("the following arguments are required: --train (or --config, --resume)")
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for headers that record it
     import warnings
 
@@ -849,4 +938,3 @@ def _one_line(err: BaseException) -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
-    "summary": cmd_summary,

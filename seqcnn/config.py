@@ -202,10 +202,10 @@ def check_value(name: str, value: Any, kinds: dict[str, tuple[str, Any]] | None 
         low_bad = lo is not None and (value < lo if lo_ok else value <= lo)
         high_bad = hi is not None and (value > hi if hi_ok else value >= hi)
         if low_bad or high_bad:
-            lo_text = "" if lo is None else f"{'>=' if lo_ok else '>'} {lo:g}"
-            hi_text = "" if hi is None else f"{'<=' if hi_ok else '<'} {hi:g}"
+            lo_text = "" if lo is None else f"{'at least' if lo_ok else 'greater than'} {lo:g}"
+            hi_text = "" if hi is None else f"{'at most' if hi_ok else 'less than'} {hi:g}"
             span = " and ".join(t for t in (lo_text, hi_text) if t)
-            raise ConfigError(f"option {name}: must be {span}, got {value!r}")
+            raise ConfigError(f"{name} must be {span}, got {value!r}")
     return value
 
 

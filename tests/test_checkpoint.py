@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -254,3 +255,147 @@ def test_prepare_run_dir_for_resume_removes_orphans(tmp_path):
     orphan.write_text("epoch\n")
     checkpoint.prepare_run_dir(tmp_path / "run", resume=True)
     assert not orphan.exists()
+
+
+# ---------------------------------------------------------------------------- fault injection
+def _table(path, n=96, length=30, seed=0):
+    """A small training table: half the sequences carry a planted motif (label 1)."""
+    rng = np.random.default_rng(seed)
+    rows = ["id\tsequence\tlabel"]
+    for i in range(n):
+        seq = list(rng.choice(list("ACGT"), length))
+        label = int(rng.random() < 0.5)
+        if label:
+            p = int(rng.integers(0, length - 8))
+            seq[p : p + 8] = "TGACGTCA"
+        rows.append(f"s{i}\t{''.join(seq)}\t{label}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _argv(data, run):
+    return [
+        "train", "--train", str(data), "--out", str(run), "--epochs", "4", "--patience", "9",
+        "--batch-size", "16", "--seed", "3", "--threads", "1", "--quiet",
+        "--model-arg", "n_filters=4", "filter_width=6", "hidden=4",
+    ]  # fmt: skip
+
+
+def _child(argv, kill):
+    """Run the CLI; SIGKILL this process at the moment ``kill`` describes."""
+    import os
+    import signal
+
+    import seqcnn.checkpoint
+    import seqcnn.train
+    import seqcnn.utils
+    from seqcnn import cli
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    kind, at = kill if kill else (None, 0)
+    count = {"n": 0}
+
+    def counting(original, after=False, truncate=False):
+        def wrapper(*args, **kwargs):
+            count["n"] += 1
+            if count["n"] == at and not after:
+                die()
+            out = original(*args, **kwargs)
+            if count["n"] == at:
+                if truncate:  # the temporary file half written, then the crash
+                    tmp = Path(args[1])
+                    tmp.write_bytes(tmp.read_bytes()[: tmp.stat().st_size // 2])
+                die()
+            return out
+
+        return wrapper
+
+    if kind == "step":  # during an epoch, before optimizer step number `at`
+        torch.optim.Adam.step = counting(torch.optim.Adam.step)
+    elif kind == "rename":  # a temporary file written, the crash before its rename
+        seqcnn.utils._finish = counting(seqcnn.utils._finish)
+    elif kind == "tensor_write":  # a checkpoint file half written
+        seqcnn.checkpoint.save_file = counting(
+            seqcnn.checkpoint.save_file, after=True, truncate=True
+        )
+    elif kind == "evaluate":  # during the final evaluation
+        seqcnn.train.Trainer.evaluate = counting(seqcnn.train.Trainer.evaluate)
+    os._exit(cli.main(argv))
+
+
+def _run(argv, kill=None, kill_after=None):
+    """Fork a child that runs the CLI (and is killed as asked); its exit code."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    process = multiprocessing.get_context("fork").Process(target=_child, args=(argv, kill))
+    process.start()
+    if kill_after is not None:
+        time.sleep(kill_after)
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGKILL)
+    process.join(120)
+    return process.exitcode
+
+
+def _outcome(run):
+    weights, _ = checkpoint.read_tensors(run / checkpoint.WEIGHTS)
+    state, _ = checkpoint.read_tensors(run / checkpoint.STATE_DIR / checkpoint.STATE)
+    metrics = json.loads((run / checkpoint.METRICS).read_text())
+    metrics.pop("seconds")
+    return weights, state, metrics
+
+
+def _temporaries(run):
+    return [p for p in run.rglob("*") if checkpoint._TEMP.match(p.name)]
+
+
+def test_killed_training_resumes_to_bit_identical_weights(tmp_path, monkeypatch):
+    """SIGKILL at random steps, mid-write, before renames and in the final evaluation; resume
+    gives the uninterrupted run's weights, optimizer state and metrics, no temporary files.
+
+    The reference run goes in this process (so that the forked runs find every module
+    imported); figures are left out (80% of the time; their writes are atomic like the rest).
+    """
+    from seqcnn import cli
+
+    monkeypatch.setattr("seqcnn.runs._plots", lambda *args, **kwargs: None)
+    data = _table(tmp_path / "train.tsv")
+    assert cli.main(_argv(data, tmp_path / "ref")) == 0
+    ref_weights, ref_state, ref_metrics = _outcome(tmp_path / "ref")
+    rng = np.random.default_rng()
+    steps = 4 * 6  # 4 epochs of 6 batches (86 training examples, batch 16)
+    kills = [
+        ("step", int(rng.integers(2, steps))),  # during an epoch
+        ("tensor_write", int(rng.integers(1, 5))),  # checkpoint half written
+        ("rename", int(rng.integers(1, 12))),  # a written file not yet renamed
+        ("evaluate", 1),  # final evaluation
+    ]
+    for i, kill in enumerate(kills):
+        run = tmp_path / f"run{i}"
+        code = _run(_argv(data, run), kill=kill)
+        assert code == -9, (kill, code)  # really killed
+        assert _run(_argv(data, run) + ["--resume"]) == 0, kill
+        weights, state, metrics = _outcome(run)
+        assert weights.keys() == ref_weights.keys()
+        assert all(torch.equal(weights[k], ref_weights[k]) for k in weights), kill
+        assert all(torch.equal(state[k], ref_state[k]) for k in state), kill
+        assert metrics == ref_metrics, kill
+        assert _temporaries(run) == [], (kill, _temporaries(run))
+
+
+def test_header_length_that_looks_like_a_pickle_opcode_still_loads(tmp_path):
+    """A header of 128 + 256 k bytes starts with 0x80, as pickles do: still safetensors."""
+    import struct
+
+    path = tmp_path / "w.safetensors"
+    for pad in range(300):
+        checkpoint.save_tensors({"w": torch.ones(3)}, path, metadata={"pad": "x" * pad})
+        if path.read_bytes()[0] == 0x80:
+            break
+    assert struct.unpack("<Q", path.read_bytes()[:8])[0] % 256 == 0x80
+    assert torch.equal(checkpoint.read_tensors(path)[0]["w"], torch.ones(3))
