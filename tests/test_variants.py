@@ -531,3 +531,16 @@ def test_saturation_mutagenesis_every_record_accounted_for(data_dir, tmp_path):
         new = [ln.rstrip("\n") for ln in b if not ln.startswith("#")]
     assert len(old) == len(new)
     assert all(n.startswith(o + ";SEQCNN_b_REF=") for o, n in zip(old, new, strict=True))
+
+
+def test_one_region_of_an_indexed_vcf(genome, seq, tmp_path):
+    pysam = pytest.importorskip("pysam")
+    from seqcnn.io.vcf import VcfReader
+
+    rows = [("chr1", p, f"v{p}", seq[p - 1], "N") for p in (20, 60, 100, 140)]
+    plain = write_vcf(tmp_path / "r.vcf", rows)
+    bgz = tmp_path / "r.vcf.gz"
+    pysam.tabix_compress(str(plain), str(bgz))
+    pysam.tabix_index(str(bgz), preset="vcf")
+    frame = score_variants(LinearOneHot(11, 1), VcfReader(bgz, region="chr1:50-120"), genome, 11)
+    assert list(frame["id"]) == ["v60", "v100"] and (frame["status"] == "ok").all()
