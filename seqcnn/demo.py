@@ -26,7 +26,8 @@ def run_demo(out: str | Path = "seqcnn-demo", force: bool = False, epochs: int =
     """Train, evaluate and predict on the embedded data; returns the test metrics.
 
     Outputs: ``OUT/run/`` (run directory), ``OUT/evaluation/`` (metrics.json, ROC and PR
-    curves), ``OUT/predictions.tsv``.
+    curves), ``OUT/predictions.tsv``, ``OUT/variants/`` (a VCF of variants in and around planted
+    sites, their effects as TSV and as an annotated, indexed VCF.gz).
     """
     t0 = time.perf_counter()
     out = prepare_run_dir(out, force=force)
