@@ -89,7 +89,20 @@ METRIC_ORDER = (
 )
 #: Variant score files the report reads (TSV or annotated VCF of ``seqcnn score-variants``).
 VARIANT_SUFFIXES = (".tsv", ".tsv.gz", ".vcf", ".vcf.gz")
-MAX_LOGOS = 48
+#: Columns of ``matches.tsv`` the motif table shows (all of them if fewer than 3 are there).
+MATCH_COLUMNS = (
+    "filter",
+    "influence",
+    "influence_rank",
+    "sites",
+    "rank",
+    "target",
+    "target_name",
+    "q_value",
+    "strand",
+    "significant",
+)
+MAX_LOGOS = 12
 MAX_MAPS = 24
 
 
@@ -392,6 +405,11 @@ def _read_tsv(path: Path) -> pd.DataFrame:
 
 def _motif_section(folder: Path, top: int) -> str:
     parts = [f"<p class='note'>From <code>{_e(folder)}</code>.</p>"]
+    order: list[str] = []
+    pictures = _pictures(folder)
+    overview = [p for p in pictures if p.stem == "overview"]
+    if overview:
+        parts.append("<div class='wide'>" + _image(overview[0], "Overview") + "</div>")
     matches = folder / "matches.tsv"
     if matches.is_file():
         frame = _read_tsv(matches)
@@ -399,15 +417,26 @@ def _motif_section(folder: Path, top: int) -> str:
         if "significant" in frame.columns:
             significant = _truthy(frame["significant"])
             parts.append(f"<p>{int(significant.sum())} of {n} rows are significant matches.</p>")
-        parts.append(f"<h3>Matches (first {min(top, n)} of {n} rows of matches.tsv)</h3>")
-        parts.append(_frame_table(frame.head(top)))
-    logos = _pictures(folder)
+        if "filter" in frame.columns:
+            order = list(dict.fromkeys(frame["filter"].astype(str)))
+        best = frame
+        what = "rows"
+        if "rank" in frame.columns:
+            best = frame[pd.to_numeric(frame["rank"], errors="coerce") == 1]
+            what = "best matches"
+        parts.append(f"<h3>Matches (first {min(top, len(best))} {what} of matches.tsv)</h3>")
+        shown = [c for c in MATCH_COLUMNS if c in frame.columns]
+        parts.append(_frame_table(best.head(top)[shown if len(shown) >= 3 else frame.columns]))
+    logos = [p for p in pictures if p.stem != "overview"]
     if (folder / "logos").is_dir():
         logos += _pictures(folder / "logos")
     if logos:
+        rank = {name: i for i, name in enumerate(order)}
+        logos.sort(key=lambda p: (rank.get(p.stem, len(rank)), p.name))
         shown = logos[:MAX_LOGOS]
         more = f" (first {len(shown)} of {len(logos)})" if len(logos) > len(shown) else ""
-        parts.append(f"<h3>Logos{more}</h3><div class='grid'>")
+        by = ", by influence" if order else ""
+        parts.append(f"<h3>Logos{more}{by}</h3><div class='grid'>")
         parts.extend(_image(p, p.stem) for p in shown)
         parts.append("</div>")
     if len(parts) == 1:

@@ -184,7 +184,7 @@ def test_conventional_places_are_found(run: Path) -> None:
         {
             "filter": ["f0", "f1"],
             "target": ["MA0139.2", "MA0001.1"],
-            "name": ["CTCF", "<i>x"],
+            "target_name": ["CTCF", "<i>x"],
             "q_value": [1e-6, 0.3],
             "significant": [False, True],
         }
@@ -202,8 +202,8 @@ def test_conventional_places_are_found(run: Path) -> None:
         assert anchor in page
     assert "1 of 2 rows are significant" in page
     assert "&lt;i&gt;x" in page
-    # significant matches first
-    assert page.index("&lt;i&gt;x") < page.index("MA0139.2")
+    # the file's order (by influence) is kept
+    assert page.index("MA0139.2") < page.index("&lt;i&gt;x")
     assert len(_embedded(page)) == 5
 
 
@@ -237,3 +237,56 @@ def test_cli_writes_the_page(run: Path, tmp_path: Path, capsys) -> None:
     assert "report.html" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nope")]) == 1
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_annotated_vcf_reads_as_the_tsv(tmp_path: Path) -> None:
+    from seqcnn.report import read_scores
+
+    info = '##INFO=<ID={},Number=A,Type={},Description="{}">\n'
+    vcf = tmp_path / "scored.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n"
+        + info.format("SQ_y_REF", "Float", "seqcnn y: REF window score (logit)")
+        + info.format("SQ_y_ALT", "Float", "seqcnn y: ALT window score (logit)")
+        + info.format("SQ_y_DELTA", "Float", "seqcnn y: ALT - REF (logit)")
+        + info.format("SQ_STATUS", "String", "seqcnn: ok or why the ALT was not scored")
+        + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        + "chr1\t5\trs1\tA\tC,G\t.\t.\tX=1;SQ_y_REF=0.5,0.5;SQ_y_ALT=1,-2;"
+        + "SQ_y_DELTA=0.5,-2.5;SQ_STATUS=ok,ok\n"
+        + "chr1\t9\trs2\tN\t<DEL>\t.\t.\tSQ_y_REF=.;SQ_y_DELTA=.;SQ_STATUS=symbolic_allele\n"
+    )
+    frame = read_scores(vcf)
+    assert frame[["id", "alt", "status"]].values.tolist() == [
+        ["rs1", "C", "ok"],
+        ["rs1", "G", "ok"],
+        ["rs2", "<DEL>", "symbolic_allele"],
+    ]
+    assert frame["y_delta"].tolist()[:2] == [0.5, -2.5] and np.isnan(frame["y_delta"][2])
+    assert variant_summary(frame)["strongest"]["y"]["alt"].tolist() == ["G", "C"]
+    plain = tmp_path / "plain.vcf"
+    plain.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+    with pytest.raises(InputError, match="no seqcnn INFO"):
+        read_scores(plain)
+
+
+def test_summary_links_reports_and_tabulates_facts(run: Path, tmp_path: Path) -> None:
+    from seqcnn.runs import summary_run
+
+    _variants(run / "variants.tsv")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for name in ("one", "two"):
+        report_run(run, reports / f"{name}.html", title=name, facts=reports / f"{name}.json")
+    facts = json.loads((reports / "one.json").read_text())
+    assert facts["report"] == "one.html" and facts["metrics"]["test"]["auroc"] == 0.8
+    out = tmp_path / "summary" / "index.html"
+    out.parent.mkdir()
+    frame = summary_run([reports / "one.json", reports / "two.json"], out, out.with_suffix(".tsv"))
+    assert frame["experiment"].tolist() == ["one", "two"]
+    # the headline is the last evaluation folder, else the test split
+    assert frame["evaluated_on"].tolist() == ["evaluate-other"] * 2
+    assert frame["auroc"].tolist() == [0.7, 0.7]
+    assert frame["strongest_variant"][0].startswith("b chr1:20 C>T delta -4")
+    page = out.read_text()
+    assert 'href="../reports/one.html"' in page and 'href="../reports/two.html"' in page
+    assert pd.read_csv(out.with_suffix(".tsv"), sep="\t")["experiment"].tolist() == ["one", "two"]
