@@ -25,7 +25,7 @@ from seqcnn.io.table import (
     read_frame,
     select_targets,
 )
-from seqcnn.io.text import open_text, read_text
+from seqcnn.io.text import MAX_SEQUENCE_LENGTH, open_text, read_text, too_long
 from seqcnn.sequence import find_invalid
 
 __all__ = [
@@ -84,7 +84,7 @@ def read_fasta_records(path: str | os.PathLike, check: bool = True) -> list[Fast
     seq_lines: list[str] = []
     seq_line_no: list[int] = []
     name = description = None
-    header_line = 0
+    header_line = total = 0
     chunks: list[str] = []
 
     def close() -> None:
@@ -105,7 +105,7 @@ def read_fasta_records(path: str | os.PathLike, check: bool = True) -> list[Fast
                 raise InputError("header line without a record name", path=p, line=number)
             parts = head.split(None, 1)
             name, description = parts[0], parts[1] if len(parts) > 1 else ""
-            header_line, chunks = number, []
+            header_line, chunks, total = number, [], 0
         elif name is None:
             raise InputError(
                 f"expected a FASTA header line starting with '>', found {line[:20]!r}",
@@ -114,6 +114,9 @@ def read_fasta_records(path: str | os.PathLike, check: bool = True) -> list[Fast
             )
         else:
             chunks.append(line)
+            total += len(line)
+            if total > MAX_SEQUENCE_LENGTH:
+                raise too_long(p, header_line, name)
             if check:
                 seq_lines.append(line)
                 seq_line_no.append(number)
@@ -158,6 +161,7 @@ def iter_fasta_records(path: str | os.PathLike, check: bool = True) -> Iterator[
     chunks: list[str] = []
     numbers: list[int] = []
     seen_any = False
+    total = 0
 
     def record() -> FastaRecord:
         if not chunks:
@@ -191,7 +195,7 @@ def iter_fasta_records(path: str | os.PathLike, check: bool = True) -> Iterator[
                         raise InputError("header line without a record name", path=p, line=number)
                     parts = head.split(None, 1)
                     name, description = parts[0], parts[1] if len(parts) > 1 else ""
-                    header_line, chunks, numbers = number, [], []
+                    header_line, chunks, numbers, total = number, [], [], 0
                 elif name is None:
                     raise InputError(
                         f"expected a FASTA header line starting with '>', found {line[:20]!r}",
@@ -201,6 +205,9 @@ def iter_fasta_records(path: str | os.PathLike, check: bool = True) -> Iterator[
                 else:
                     chunks.append(line)
                     numbers.append(number)
+                    total += len(line)
+                    if total > MAX_SEQUENCE_LENGTH:
+                        raise too_long(p, header_line, name)
     except (OSError, EOFError) as err:
         raise InputError(f"cannot read the file: {err}", path=p) from err
     if not seen_any:

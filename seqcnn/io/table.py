@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from seqcnn.exceptions import InputError
-from seqcnn.io.text import gzip_kind, open_text
+from seqcnn.io.text import MAX_SEQUENCE_LENGTH, open_text, too_long
 from seqcnn.sequence import check_sequences, one_hot_encode
 
 __all__ = [
@@ -169,6 +169,20 @@ def parse_labels(df: pd.DataFrame, names: list[str], path: Path, lines: np.ndarr
     return out
 
 
+def _read_csv(fh, sep: str) -> pd.DataFrame:
+    """Every field of a delimited text stream as a string (C parser)."""
+    return pd.read_csv(
+        fh,
+        sep=sep,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+        quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
+        engine="c",
+    )
+
+
 def read_frame(path: str | os.PathLike) -> tuple[Path, pd.DataFrame, np.ndarray]:
     """Read a delimited text file with a header as strings, keeping track of line numbers.
 
@@ -195,17 +209,8 @@ def read_frame(path: str | os.PathLike) -> tuple[Path, pd.DataFrame, np.ndarray]
     p, first = _check_file(path)
     sep = _separator(p, first)
     try:
-        df = pd.read_csv(
-            p,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            compression="gzip" if gzip_kind(p) else None,
-            quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
-            engine="c",
-        )
+        with open_text(p, newline="") as fh:  # bounded decompression (see seqcnn.io.text)
+            df = _read_csv(fh, sep)
     except pd.errors.ParserError as err:
         m = re.search(r"line (\d+)", str(err))
         line = int(m.group(1)) if m else None
@@ -347,6 +352,11 @@ def read_table(
 
     targets = select_targets(df, p, label_columns, exclude=(seq_col, id_col))
     sequences = df[seq_col].str.strip()
+    long = np.flatnonzero(sequences.str.len().to_numpy() > MAX_SEQUENCE_LENGTH)
+    if long.size:
+        i = int(long[0])
+        record = str(df[id_col].iloc[i]).strip() if id_col is not None else None
+        raise too_long(p, int(lines[i]), record)
     seq_list = sequences.tolist()
     check_sequences(seq_list, path=p, lines=lines)
     ids = (

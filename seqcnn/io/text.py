@@ -8,7 +8,14 @@ from pathlib import Path
 
 from seqcnn.exceptions import InputError
 
-__all__ = ["MAX_INFLATION", "gzip_kind", "open_text", "read_text"]
+__all__ = [
+    "MAX_INFLATION",
+    "MAX_SEQUENCE_LENGTH",
+    "gzip_kind",
+    "open_text",
+    "read_text",
+    "too_long",
+]
 
 
 def gzip_kind(path: Path) -> str | None:
@@ -29,6 +36,22 @@ def gzip_kind(path: Path) -> str | None:
 #: compresses about 4-fold, gzip's own limit is about 1000-fold.
 MAX_INFLATION = 100
 INFLATION_FLOOR = 16 << 20
+
+
+#: The longest sequence a record (FASTA record, table row) may have: longer ones are refused
+#: before they are encoded (a chromosome given as --data, a file that is one long line).
+MAX_SEQUENCE_LENGTH = 10_000_000
+
+
+def too_long(path: Path, line: int | None, record: str | None) -> InputError:
+    """The error for a record longer than :data:`MAX_SEQUENCE_LENGTH`."""
+    return InputError(
+        f"sequence longer than {MAX_SEQUENCE_LENGTH} bases, the most seqcnn accepts in one "
+        "record; cut it into windows first (a BED file of windows with --fasta)",
+        path=path,
+        line=line,
+        record=record,
+    )
 
 
 class _BoundedGzip(io.RawIOBase):
