@@ -10,7 +10,8 @@ same weights, and checks that both give the same effects (largest difference <= 
 - **against tangermeme** (``tangermeme.saturation_mutagenesis``, ``raw_outputs=True``, its
   default ``fast=True``, batch 256), at 1000 bp, for the DeepBind-size model and a 3-layer
   Basset-size model (300/200/200 filters of 19/11/7 bp with batch norm, ReLU and max pooling,
-  two dense layers of 1000), on which seqcnn has no shortcut and runs full forwards.
+  two dense layers of 1000), which goes through seqcnn's second shortcut (local windows
+  carried through the convolution and pooling stack, the dense layers in full).
 
 Timings are wall-clock seconds of one call after an untimed warm-up call on a short input;
 short calls are repeated for at least ``--min-seconds``. Ratios are baseline time over seqcnn
