@@ -840,7 +840,9 @@ def cmd_motifs(args: argparse.Namespace) -> int:
         **_data_overrides(args),
     )
     top = "; ".join(
-        f"{t['filter']} {t['target']} {t['target_name']}" + (" *" if t["significant"] else "")
+        f"{t['filter']} "
+        + (f"{t['target']} {t['target_name']}" if isinstance(t["target"], str) else "no match")
+        + (" *" if t["significant"] else "")
         for t in result["top"]
     )
     _say(

@@ -732,10 +732,11 @@ def filter_influence(
 
 #: When a best match is called significant. TomTom's p-values (memelite) are far too optimistic
 #: for the weak, wide matrices that filters give: on null filters (untrained models,
-#: column-shuffled trained filters) most best matches have q < 1e-4. So each query is also
+#: column-shuffled trained filters) most best matches have q < 1e-4. So each PWM is also
 #: compared with ``n_shuffles`` copies of itself with its columns shuffled (same columns, same
-#: information, no order), matched against the same targets: ``shuffle_p`` is the fraction of
-#: copies (counting the query itself) whose best match is at least as good. A best match is
+#: information, no order) and trimmed the same way, matched against the same targets:
+#: ``shuffle_p`` is the fraction of copies (counting the PWM itself) whose best match is at
+#: least as good (see :func:`shuffle_p_values`). A best match is
 #: significant when ``shuffle_p <= max_shuffle_p``, its q-value is below ``max_q`` and the
 #: trimmed query has at least ``min_width`` columns. Under the column-shuffle null the rate is
 #: ``max_shuffle_p`` by construction; docs/motifs.md reports both nulls.
@@ -915,44 +916,58 @@ def shuffle_columns(pwm, rng: int | np.random.Generator | None = None) -> np.nda
 
 
 def shuffle_p_values(
-    queries: Sequence[np.ndarray],
+    pwms: Sequence[np.ndarray],
     targets: Sequence[np.ndarray],
     best_p: np.ndarray,
+    min_ic: float = 0.5,
     n_shuffles: int = 99,
     seed: int = 0,
     threads: int = 1,
 ) -> np.ndarray:
-    """How often column-shuffled copies of each query match the targets at least as well.
+    """How often column-shuffled copies of each PWM match the targets at least as well.
+
+    Each copy is the untrimmed PWM with its columns in a random order, trimmed like the PWM
+    itself (:func:`trim_bounds` with ``min_ic``), so that a null PWM and its copies are
+    exchangeable: shuffling only the trimmed PWM would move its weak inner columns to the
+    edges, and the copies would then match worse than any trimmed PWM does.
 
     Parameters
     ----------
-    queries : list of np.ndarray, each of shape (4, w)
-        The (trimmed) query PWMs.
+    pwms : list of np.ndarray, each of shape (4, w)
+        The untrimmed PWMs.
     targets : list of np.ndarray, each of shape (4, w)
         The target PWMs.
     best_p : np.ndarray, shape (Q,)
-        Each query's best TomTom p-value over the targets.
+        Each trimmed PWM's best TomTom p-value over the targets (1 when nothing is left).
+    min_ic : float
+        The trimming threshold the PWMs were trimmed with.
     n_shuffles : int
-        Shuffled copies per query.
+        Shuffled copies per PWM.
     seed : int
-        Seed of the shuffles (the same queries give the same answer).
+        Seed of the shuffles (the same PWMs give the same answer).
     threads : int
         numba threads.
 
     Returns
     -------
     np.ndarray, shape (Q,)
-        ``(1 + #copies whose best p-value <= best_p) / (n_shuffles + 1)``; 1 for empty queries.
+        ``(1 + #copies whose best p-value <= best_p) / (n_shuffles + 1)``; 1 for PWMs with
+        nothing left after trimming.
     """
     best_p = np.asarray(best_p, dtype=np.float64)
-    out = np.ones(len(queries))
+    out = np.ones(len(pwms))
     if n_shuffles < 1:
         return out
     rng = np.random.default_rng(seed)
-    keep = [i for i, q in enumerate(queries) if np.asarray(q).shape[-1] > 0]
+    keep = [i for i, p in enumerate(pwms) if best_p[i] < 1 and np.asarray(p).shape[-1] > 0]
     if not keep:
         return out
-    copies = [shuffle_columns(queries[i], rng) for i in keep for _ in range(n_shuffles)]
+    copies = []
+    for i in keep:
+        for _ in range(n_shuffles):
+            copy = shuffle_columns(pwms[i], rng)
+            start, stop = trim_bounds(copy, min_ic)
+            copies.append(copy[:, start:stop])
     null = tomtom(copies, targets, threads=threads)["p_value"].min(axis=1)
     null = null.reshape(len(keep), n_shuffles)
     out[keep] = (1 + (null <= best_p[keep, None]).sum(axis=1)) / (n_shuffles + 1)
@@ -1011,6 +1026,7 @@ def match_motifs(
         raise ConfigError(f"n_best: expected a positive integer, got {n_best}")
     database = jaspar_motifs() if database is None else database
     if isinstance(pwms, FilterPWMs):
+        full, threshold = list(pwms.pwms), pwms.min_ic
         queries = [pwms.trimmed(i) for i in range(len(pwms))]
         starts = [int(b[0]) for b in pwms.bounds]
         default_names = pwms.names
@@ -1029,7 +1045,9 @@ def match_motifs(
     res = tomtom(queries, targets, threads=threads)
     q_all = _bh(res["p_value"]) if n_t else res["p_value"]
     best = res["p_value"].min(axis=1) if n_t else np.ones(len(queries))
-    shuffle_p = shuffle_p_values(queries, targets, best, int(rule["n_shuffles"]), seed, threads)
+    shuffle_p = shuffle_p_values(
+        full, targets, best, threshold, int(rule["n_shuffles"]), seed, threads
+    )
     rows = []
     for i, query in enumerate(queries):
         width = query.shape[1]

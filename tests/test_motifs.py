@@ -291,3 +291,72 @@ def test_null_control(jaspar, data_dir):
     power = M.match_motifs(known, jaspar, n_best=1)["significant"].mean()
     assert untrained_rate <= 0.05 and shuffled_rate <= 0.05, (untrained_rate, shuffled_rate)
     assert power >= 0.8
+
+
+def write_toy_run(run_dir, jaspar_pwm: np.ndarray, length: int = 60):
+    """A run whose filter 0 scans for ``jaspar_pwm`` (log-odds) and alone drives the output."""
+    from seqcnn import checkpoint
+
+    width = jaspar_pwm.shape[1] + 4
+    args = {"n_filters": 4, "filter_width": width, "hidden": 0, "dropout": 0.0}
+    torch.manual_seed(0)
+    model = create_model("deepbind", **args)
+    log_odds = np.log2((jaspar_pwm + 0.01) / 0.25)
+    with torch.no_grad():
+        model.conv.weight[0] = 0.0
+        model.conv.weight[0, :, 2:-2] = torch.from_numpy(log_odds).float()
+        model.conv.bias[0] = -0.6 * float(log_odds.max(axis=0).sum())
+        model.conv.weight[1:] *= 0.1
+        model.head[-1].weight[:] = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    run_dir.mkdir()
+    checkpoint.write_config(
+        {
+            "model": {"name": "deepbind", "args": args},
+            "task": "binary",
+            "targets": ["bound"],
+            "input": {"kind": "sequence", "length": length, "alphabet": "ACGT"},
+            "data": {},
+        },
+        run_dir,
+    )
+    checkpoint.save_weights(model, run_dir / checkpoint.WEIGHTS)
+
+
+def test_motifs_verb_end_to_end(tmp_path, jaspar):
+    """A run built to detect CTCF: its filter is the most influential, matches a CTCF matrix
+    significantly, and every output is written."""
+    import pandas as pd
+
+    from seqcnn.cli import main
+    from seqcnn.io.meme import read_meme
+
+    ctcf = [m for m in jaspar.motifs if m.name == "MA0139.2"][0].pwm
+    write_toy_run(tmp_path / "run", ctcf)
+    rng = np.random.default_rng(6)
+    sites = ["".join("ACGT"[rng.choice(4, p=col / col.sum())] for col in ctcf.T) for _ in range(40)]
+    sites = [s if rng.random() < 0.5 else reverse_complement(s) for s in sites]
+    pos = []
+    for seq, site in zip(random_seqs(40, 60, rng), sites, strict=True):
+        start = int(rng.integers(0, 60 - len(site)))
+        pos.append(seq[:start] + site + seq[start + len(site) :])
+    rows = [f"p{i}\t{s}\t1" for i, s in enumerate(pos)]
+    rows += [f"n{i}\t{s}\t0" for i, s in enumerate(random_seqs(40, 60, rng))]
+    data = tmp_path / "data.tsv"
+    data.write_text("id\tseq\tbound\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "motifs"
+    code = main(["motifs", str(tmp_path / "run"), "--data", str(data), "-o", str(out), "-q"])
+    assert code == 0
+    table = pd.read_csv(out / "matches.tsv", sep="\t")
+    best = table[table["rank"] == 1]
+    assert len(best) == 4 and len(table) <= 12
+    first = best.iloc[0]
+    assert first["filter"] == "filter0" and first["influence_rank"] == 1
+    assert first["influence"] == pytest.approx(best["influence"].max()) and first["influence"] > 0.2
+    assert first["target_name"] == "CTCF" and first["significant"]
+    assert 20 <= first["sites"] <= 40  # at most one window per bound sequence
+    meme = read_meme(out / "motifs.meme")
+    assert [m.name for m in meme.motifs] == [f"filter{i}" for i in range(4)]
+    assert meme.motifs[0].nsites == first["sites"]
+    assert abs(meme.background.sum() - 1) < 1e-12
+    assert sorted(p.name for p in (out / "logos").iterdir()) == [f"filter{i}.png" for i in range(4)]
+    assert (out / "overview.png").read_bytes().startswith(b"\x89PNG")

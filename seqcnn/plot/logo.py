@@ -27,7 +27,14 @@ from seqcnn.plot.common import new_figure, save_figure
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["draw_logo", "plot_logo", "information_logo", "logo_reverse_complement", "COLORS"]
+__all__ = [
+    "draw_logo",
+    "plot_logo",
+    "plot_motif_overview",
+    "information_logo",
+    "logo_reverse_complement",
+    "COLORS",
+]
 
 #: Letter colours (logomaker's "classic" scheme); letters not listed are drawn grey.
 COLORS = {
@@ -284,6 +291,7 @@ def plot_logo(
     row_length: int = 100,
     width_per_position: float = 0.25,
     height: float = 1.8,
+    highlight: tuple[int, int] | None = None,
     engine: str = "auto",
 ) -> Path:
     """Save a logo to ``path`` (PNG, SVG, PDF, ... by suffix), split into rows when long.
@@ -311,6 +319,9 @@ def plot_logo(
         y range.
     width_per_position, height : float
         Figure size in inches: width per position (capped to 25 inches a row) and height a row.
+    highlight : (int, int), optional
+        Columns ``[start, stop)`` (0-based, of ``values`` as given) to shade, e.g. the trimmed
+        part of a PWM.
     engine : {"auto", "logomaker", "fast"}
         See :func:`draw_logo`.
 
@@ -358,6 +369,68 @@ def plot_logo(
         )
         if rows > 1:  # rows share one x scale, so the last row is as wide per letter as the rest
             row_ax.set_xlim(first_position + lo - 0.5, first_position + lo + row_length - 0.5)
+        if highlight is not None:
+            a, b = max(highlight[0], lo), min(highlight[1], hi)
+            if reverse_complement:
+                a, b = max(n - highlight[1], lo), min(n - highlight[0], hi)
+            if a < b:
+                row_ax.axvspan(
+                    first_position + a - 0.5,
+                    first_position + b - 0.5,
+                    color="0.92",
+                    zorder=-1,
+                    linewidth=0,
+                )
     if title:
         axes[0].set_title(title)
+    return save_figure(fig, path)
+
+
+def plot_motif_overview(
+    rows: list[dict],
+    path: str | os.PathLike,
+    title: str | None = None,
+) -> Path:
+    """Filters beside their best matches: one row per filter, two information logos a row.
+
+    Parameters
+    ----------
+    rows : list of dict
+        In the order to draw, each with ``pwm`` (np.ndarray (4, w): the filter's PWM), ``label``
+        (str, drawn above it), and optionally ``match`` (np.ndarray (4, w): the matched PWM,
+        already on the filter's strand) and ``match_label`` (str).
+    path : str or os.PathLike
+        The picture (PNG, SVG, PDF by suffix).
+    title : str, optional
+        Drawn above the figure.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if not rows:
+        raise InputError("motif overview: no filters to draw")
+    widest = max(
+        [r["pwm"].shape[1] for r in rows]
+        + [r["match"].shape[1] for r in rows if r.get("match") is not None]
+    )
+    width = min(2 * (0.22 * widest + 0.8), 25.0)
+    fig, (ax,) = new_figure(width, 1.45 * len(rows) + (0.4 if title else 0.0))
+    ax.remove()
+    axes = fig.subplots(len(rows), 2, squeeze=False)
+    for (left, right), row in zip(axes, rows, strict=True):
+        for ax, pwm, label in (
+            (left, row["pwm"], row["label"]),
+            (right, row.get("match"), row.get("match_label", "")),
+        ):
+            if pwm is None or pwm.shape[1] == 0:
+                ax.axis("off")
+                ax.text(0.5, 0.5, label or "no match", ha="center", va="center", fontsize=8)
+                continue
+            draw_logo(ax, information_logo(pwm), ylim=(0.0, 2.0), ylabel="bits", engine="fast")
+            ax.set_xlim(0.5, widest + 0.5)
+            ax.set_title(label, fontsize=8, loc="left")
+            ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title)
     return save_figure(fig, path)
