@@ -28,6 +28,8 @@ _EXPORTS = {
     "predict_run": "seqcnn.runs",
     "load_run": "seqcnn.checkpoint",
     "predict": "seqcnn.predict",
+    "ism": "seqcnn.attribution",
+    "attribute": "seqcnn.attribution",
 }
 
 __all__ = ["__version__", *_EXPORTS]
