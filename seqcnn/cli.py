@@ -228,6 +228,12 @@ def _parser() -> argparse.ArgumentParser:
         help="score only share I of N (1 <= I <= N); join the N outputs with merge-shards",
     )
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast on CUDA")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse the file at the first record that would be skipped (BED: unknown contig, "
+        "window off its contig, summit outside its peak, zero-length interval)",
+    )
     _data_options(p, training=False)
     _threads(p)
 
@@ -650,6 +656,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         device=args.device,
         shard=args.shard,
         amp=args.amp,
+        strict=args.strict,
         **_data_overrides(args),
     )
     skipped = summary["skipped"]

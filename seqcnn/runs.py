@@ -306,7 +306,9 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i - 1, n
 
 
-def _blocks(data_path: Path, options: DataOptions, config: dict) -> Iterator[dict[str, Any]]:
+def _blocks(
+    data_path: Path, options: DataOptions, config: dict, strict: bool = False
+) -> Iterator[dict[str, Any]]:
     """The input in blocks of :data:`SHARD_BLOCK` records, not yet encoded.
 
     A block has ``ids`` and one of ``sequences`` (strings), ``windows`` (BED windows, with
@@ -334,8 +336,19 @@ def _blocks(data_path: Path, options: DataOptions, config: dict) -> Iterator[dic
         if not length:
             raise ConfigError(f"{data_path}: predicting over BED windows needs --length N")
         genome = Genome(options.genome)
-        win = windows(read_bed(data_path), int(length))
+        win = windows(read_bed(data_path, skip_invalid=True), int(length))
         status = genome.status(win["chrom"].to_numpy(), win["start"], win["end"])
+        status = np.where(win["status"].to_numpy() != "ok", win["status"].to_numpy(), status)
+        if strict and (status != "ok").any():
+            i = int(np.flatnonzero(status != "ok")[0])
+            raise InputError(
+                f"interval {win['chrom'].iloc[i]}:{win['peak_start'].iloc[i]}-"
+                f"{win['peak_end'].iloc[i]} cannot be scored ({status[i]}); --strict refuses "
+                f"the file ({int((status != 'ok').sum())} such records); without --strict "
+                "they are skipped and counted",
+                path=data_path,
+                line=int(win["line"].iloc[i]),
+            )
         for s in range(0, len(win), SHARD_BLOCK):
             part = win.iloc[s : s + SHARD_BLOCK]
             yield {
@@ -420,6 +433,7 @@ def predict_run(
     device: str = "auto",
     shard: str | tuple[int, int] | None = None,
     amp: bool = False,
+    strict: bool = False,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Score sequences (table, FASTA, BED windows) or images with a run; writes a TSV.
@@ -444,6 +458,9 @@ def predict_run(
         :func:`merge_shards` of the n outputs equals the unsharded output byte for byte.
     amp : bool
         bf16 autocast on CUDA (see :func:`seqcnn.predict.predict`).
+    strict : bool
+        Refuse the file at the first BED record that would be skipped (unknown contig, window
+        off the contig, summit outside its peak, zero-length interval) instead.
 
     Returns
     -------
@@ -459,7 +476,7 @@ def predict_run(
     written, skipped, header = 0, {}, True
     with atomic_write(out, newline="") as fh:
         first = None
-        for k, block in enumerate(_blocks(Path(data_path), options, config)):
+        for k, block in enumerate(_blocks(Path(data_path), options, config, strict)):
             first = block if first is None else first
             if k % n_shards != index:
                 continue

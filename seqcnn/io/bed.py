@@ -47,7 +47,7 @@ def _int_column(values: pd.Series, what: str, path: Path, lines: np.ndarray) -> 
         ) from None
 
 
-def read_bed(path: str | os.PathLike) -> pd.DataFrame:
+def read_bed(path: str | os.PathLike, skip_invalid: bool = False) -> pd.DataFrame:
     """Read a BED or narrowPeak file (plain or gzipped).
 
     Parameters
@@ -55,6 +55,10 @@ def read_bed(path: str | os.PathLike) -> pd.DataFrame:
     path : str or os.PathLike
         Tab-separated (or, failing tabs, white-space separated) intervals; ``track``,
         ``browser`` and ``#`` lines and blank lines are skipped.
+    skip_invalid : bool
+        Instead of raising, mark zero-length intervals (``end == start``) and summits outside
+        their peak in a ``status`` column (``zero_length``, ``summit_outside_peak``, else
+        ``ok``; such summits become ``-1``), for callers that skip and count them.
 
     Returns
     -------
@@ -85,8 +89,10 @@ def read_bed(path: str | os.PathLike) -> pd.DataFrame:
     text = read_text(p, "BED")
     fast = _read_bed_fast(text, p)
     if fast is not None:
+        if skip_invalid:
+            fast["status"] = "ok"
         return fast
-    return _read_bed_lines(text, p)
+    return _read_bed_lines(text, p, skip_invalid)
 
 
 def _line_table(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -205,7 +211,7 @@ def _read_bed_fast(text: str, p: Path) -> pd.DataFrame | None:
     return df
 
 
-def _read_bed_lines(text: str, p: Path) -> pd.DataFrame:
+def _read_bed_lines(text: str, p: Path, skip_invalid: bool = False) -> pd.DataFrame:
     """The line-by-line reader: any layout pandas' reader refuses, with exact messages."""
     raw = text.split("\n")
     kept, numbers = [], []
@@ -237,7 +243,10 @@ def _read_bed_lines(text: str, p: Path) -> pd.DataFrame:
     if neg.size:
         i = int(neg[0])
         raise InputError(f"negative start {start[i]}", path=p, line=int(lines[i]))
-    empty = np.flatnonzero(end <= start)
+    status = np.full(len(start), "ok", dtype=object)
+    if skip_invalid:  # zero-length intervals are skipped (and counted) by the caller
+        status[end == start] = "zero_length"
+    empty = np.flatnonzero(end < start if skip_invalid else end <= start)
     if empty.size:
         i = int(empty[0])
         raise InputError(
@@ -279,7 +288,14 @@ def _read_bed_lines(text: str, p: Path) -> pd.DataFrame:
         for j, col in ((6, "signal"), (7, "pvalue"), (8, "qvalue")):
             df[col] = pd.to_numeric(table[j].str.strip(), errors="coerce").astype(np.float64)
         summit = _int_column(table[9].str.strip(), "summit", p, lines)
-        outside = np.flatnonzero((summit < -1) | (summit >= end - start))
+        outside = np.flatnonzero((summit < -1) | ((summit >= end - start) & (end > start)))
+        if skip_invalid and outside.size:
+            status[outside] = np.where(
+                status[outside] == "ok", "summit_outside_peak", status[outside]
+            )
+            summit = summit.copy()
+            summit[outside] = -1
+            outside = outside[:0]
         if outside.size:
             i = int(outside[0])
             raise InputError(
@@ -289,6 +305,8 @@ def _read_bed_lines(text: str, p: Path) -> pd.DataFrame:
             )
         df["summit"] = summit
     df["line"] = lines
+    if skip_invalid:
+        df["status"] = status.astype(str)
     df.attrs["path"] = str(p)
     return df
 
