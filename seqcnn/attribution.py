@@ -725,7 +725,7 @@ def ism_outputs(
         ``reference`` ``(N, T)`` and ``mutated`` ``(N, T, 4, end - start)``, float32 on the
         CPU. Identity edits (the base already there) are exactly ``reference``.
     """
-    X = _check_X(X)
+    X = _check_X(X).detach().cpu()  # results are gathered on the CPU; batches go to device
     start, end = _check_span(start, end, X.shape[2])
     batch_size = _check_batch_size(batch_size)
     if method not in ISM_METHODS:
