@@ -508,6 +508,13 @@ def bench_memory(args) -> None:
                 "--force",
                 "--device",
                 "cpu",
+                # a small model: the data path's memory is what is measured (per base), and
+                # a batch's activations (per batch, not per base) stay out of it
+                "--model-arg",
+                "n_filters=8",
+                "hidden=8",
+                "--patience",
+                "10",
             ]
 
         def write_table(path: Path, count: int) -> Path:
@@ -518,23 +525,37 @@ def bench_memory(args) -> None:
             return path
 
         small = write_table(tmp / "small.tsv", 200)
+        quarter = write_table(tmp / "quarter.tsv", n // 4)
         big = write_table(tmp / "big.tsv", n)
         imports = child_peak(["--help"], run=False)
         tiny = child_peak(train_args(small, "small"))
+        part = child_peak(train_args(quarter, "quarter"))
         peak = child_peak(train_args(big, "big"))
     bases = 2 * n * length  # positives and their shuffled negatives
+    slope = (peak - part) / (bases - bases // 4)
     report(
         section="memory",
-        what="seqcnn train --negatives shuffle: peak RSS per training base",
-        case=f"{n} x {length} bp + {n} shuffled negatives, 2 epochs",
+        what="seqcnn train --negatives shuffle: peak RSS per training base above the import "
+        "baseline",
+        case=f"{n} x {length} bp + {n} shuffled negatives, 2 epochs (fresh draw), 8 filters",
         ratio=(peak - imports) / bases,
         target=4.0,
         check="-",
         peak_mib=peak / 2**20,
         import_baseline_mib=imports / 2**20,
         tiny_run_mib=tiny / 2**20,
+        quarter_run_mib=part / 2**20,
         per_base_above_tiny_run=(peak - tiny) / bases,
+        per_base_slope=slope,
         per_positive_base=(peak - imports) / (n * length),
+    )
+    report(
+        section="memory",
+        what="the same, per base: slope of the peak between n/4 and n sequences",
+        case=f"{n // 4} and {n} x {length} bp (+ negatives)",
+        ratio=slope,
+        target=4.0,
+        check="-",
     )
 
 

@@ -275,7 +275,7 @@ class ShuffledNegatives:
         width = int(lengths.max()) if n else 0
         # one buffer: the table's bytes, then room for the negatives (redrawn in place)
         self._buffer = np.empty((n + k, width), dtype=np.uint8)
-        self._buffer[:n] = sequence_bytes(table.sequences, length=width, names=table.ids)
+        sequence_bytes(table.sequences, length=width, names=table.ids, out=self._buffer[:n])
         self.x = CompactOneHot(torch.from_numpy(self._buffer))
         self.y = torch.zeros(n + k, 1)
         self.y[:n] = torch.from_numpy(np.asarray(table.labels, dtype=np.float32))
@@ -297,7 +297,7 @@ class ShuffledNegatives:
         else:  # unequal lengths: shuffle the strings, then write their bytes
             positives = [self.base.sequences[i] for i in self._pos]
             drawn = dinucleotide_shuffle_many(positives, self.per_positive, seed=rng)
-            negatives[:] = sequence_bytes(drawn, length=negatives.shape[1])
+            sequence_bytes(drawn, length=negatives.shape[1], out=negatives)
         self._drawn_for = draw
 
     @property
@@ -349,7 +349,8 @@ def holdout_split(data: Any, fraction: float, rng: np.random.Generator) -> tuple
         raise InputError(
             f"cannot hold back a fraction {fraction:g} of {n} examples (that leaves "
             f"{n_valid} held back and {n - n_valid} to train on): give a larger file, another "
-            "fraction, or the held-out set as a file (--valid FILE / --test FILE)"
+            "fraction, or the held-out set as a file (--valid FILE / --test FILE)",
+            path=getattr(data, "path", None),
         )
     order = rng.permutation(n)
     return data.subset(np.sort(order[n_valid:])), data.subset(np.sort(order[:n_valid]))

@@ -804,6 +804,7 @@ def sequence_bytes(
     seqs: str | Sequence[str] | np.ndarray,
     length: int | None = None,
     names: Sequence[str] | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sequences as a ``(N, L)`` grid of their ASCII bytes, validated: the compact form.
 
@@ -815,6 +816,8 @@ def sequence_bytes(
         :func:`one_hot_encode` pads); by default the longest sets it.
     names : sequence of str (N,), optional
         Record names for error messages.
+    out : numpy.ndarray (N, L) uint8, optional
+        Write into this array (e.g. rows of a training buffer) instead of a new one.
 
     Returns
     -------
@@ -853,11 +856,16 @@ def sequence_bytes(
     longest = int(lengths.max())
     out_len = longest if length is None else _check_length(length, lengths, names)
     flat = np.frombuffer(raw, dtype=np.uint8)
+    if out is None:
+        out = np.empty((len(items), out_len), dtype=np.uint8)
+    elif out.shape != (len(items), out_len) or out.dtype != np.uint8:
+        raise ValueError(f"out must be uint8 of shape {(len(items), out_len)}, got {out.shape}")
     if out_len == longest and bool((lengths == longest).all()):
-        return flat.reshape(len(items), out_len).copy()
-    grid = np.full((len(items), out_len), PAD_BYTE, dtype=np.uint8)
-    grid[np.arange(out_len) < lengths[:, None]] = flat  # row-major: row i's first cells
-    return grid
+        out[:] = flat.reshape(len(items), out_len)
+        return out
+    out[:] = PAD_BYTE
+    out[np.arange(out_len) < lengths[:, None]] = flat  # row-major: row i's first cells
+    return out
 
 
 def check_bytes(raw: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
