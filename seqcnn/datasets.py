@@ -28,6 +28,7 @@ from seqcnn.io.genome import Genome
 from seqcnn.io.table import SequenceTable
 from seqcnn.sequence import (
     CompactOneHot,
+    check_bytes,
     dinucleotide_shuffle_bytes,
     dinucleotide_shuffle_many,
     one_hot_encode,
@@ -155,7 +156,9 @@ class IntervalDataset(SequenceDataset):
 
     Attributes
     ----------
-    x : torch.Tensor (N, 4, length)
+    x : CompactOneHot (N, 4, length)
+        The current crops as bytes (redrawn in place by :meth:`set_epoch`); indexing gives
+        float32 one-hot.
     y : torch.Tensor (N, T) or None
     meta : pandas.DataFrame
         The windows (without jitter).
@@ -188,12 +191,16 @@ class IntervalDataset(SequenceDataset):
         wide = windows(bed, length + 2 * jitter, center=center)
         wide["start"] = self.meta["start"] - jitter  # same centre whatever the parity
         wide["end"] = self.meta["end"] + jitter
-        self._full = one_hot_encode(genome.fetch_intervals(wide), length=length + 2 * jitter)
+        # the wide windows' bytes, gathered from the genome's arrays (no strings), and the
+        # current crops: two bytes per base in all, one-hot made per batch
+        self._full = check_bytes(genome.interval_codes(wide))
+        self._crops = np.ascontiguousarray(self._full[:, jitter : jitter + length])
         self._seed = 0 if seed is None else int(seed)
         self._rng = np.random.default_rng(seed)
         ids = self.meta["name"].astype(str).tolist() if "name" in self.meta.columns else None
-        super().__init__(self._full[:, :, jitter : jitter + length], labels, ids=ids)
-        self.x = self.x.contiguous()
+        self.x = CompactOneHot(torch.from_numpy(self._crops))
+        self.y = _as_labels(labels, len(self._crops))
+        self.ids = ids
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the shifts of ``epoch`` (the trainer calls this before every epoch).
@@ -204,7 +211,7 @@ class IntervalDataset(SequenceDataset):
         if self.jitter == 0:
             return
         if epoch == 0:
-            self.x = self._full[:, :, self.jitter : self.jitter + self.length].contiguous()
+            self._crops[:] = self._full[:, self.jitter : self.jitter + self.length]
             return
         rng = np.random.default_rng([self._seed, epoch])
         self._shift(rng)
@@ -217,9 +224,11 @@ class IntervalDataset(SequenceDataset):
 
     def _shift(self, rng: np.random.Generator) -> None:
         n = self._full.shape[0]
-        offset = torch.from_numpy(rng.integers(0, 2 * self.jitter + 1, size=n))
-        index = offset[:, None] + torch.arange(self.length)[None, :]
-        self.x = torch.gather(self._full, 2, index[:, None, :].expand(n, 4, self.length))
+        offset = rng.integers(0, 2 * self.jitter + 1, size=n)
+        view = np.lib.stride_tricks.sliding_window_view(self._full, self.length, axis=1)
+        for s in range(0, n, 1 << 16):  # in chunks: the copy's temporary stays small
+            rows = np.arange(s, min(s + (1 << 16), n))
+            self._crops[rows] = view[rows, offset[rows]]
 
 
 class ShuffledNegatives:

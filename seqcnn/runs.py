@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,14 @@ def train_run(
     else:
         train_data, task, targets = sequence_training_set(train_set, data, config.seed)
         n_outputs = len(targets)
+        oddities = RecordOddities()
+        oddities.add(list(train_set.ids), list(train_set.sequences))
+        for message in oddities.messages(train):
+            warnings.warn(message, stacklevel=2)
+        if task in SIGMOID_TASKS:
+            message = class_imbalance_message(train_data.y.numpy(), targets, train)
+            if message:
+                warnings.warn(message, stacklevel=2)
         input_desc = {
             "kind": "sequence",
             "length": int(train_data.x.shape[-1]),
@@ -306,6 +315,88 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i - 1, n
 
 
+_NOT_ACGTN = str.maketrans("", "", "ACGTNacgtn")
+_NOT_ACGT = str.maketrans("", "", "ACGTacgt")
+
+
+class RecordOddities:
+    """Counts of records that are accepted but odd, for one warning per kind at the end.
+
+    Kinds: IUPAC codes other than N (encoded as all-zero columns when the run's ``ambiguous``
+    mode is ``"zero"``), records with no A, C, G or T at all (all N), records shorter than
+    the model's input (padded with N), and ids seen before. Ids are remembered as 64-bit
+    hashes, 8 bytes a record.
+    """
+
+    def __init__(self, input_length: int = 0, ambiguous: str = "zero") -> None:
+        self.input_length, self.ambiguous = int(input_length or 0), ambiguous
+        self.total = 0
+        self.counts: dict[str, int] = {}
+        self.first: dict[str, str] = {}
+        self.seen = np.zeros(0, dtype=np.uint64)
+
+    def _count(self, kind: str, flags: np.ndarray, ids: list[str]) -> None:
+        n = int(flags.sum())
+        if n:
+            self.counts[kind] = self.counts.get(kind, 0) + n
+            self.first.setdefault(kind, str(ids[int(np.flatnonzero(flags)[0])]))
+
+    def add(self, ids: list[str], sequences: list[str]) -> None:
+        """Count the oddities of a block of records."""
+        self.total += len(ids)
+        if self.ambiguous == "zero":
+            iupac = np.fromiter((bool(s.translate(_NOT_ACGTN)) for s in sequences), bool)
+            self._count("iupac", iupac, ids)
+        no_base = np.fromiter((len(s.translate(_NOT_ACGT)) == len(s) for s in sequences), bool)
+        self._count("all_n", no_base, ids)
+        if self.input_length:
+            lengths = np.fromiter(map(len, sequences), np.int64, count=len(sequences))
+            self._count("short", lengths < self.input_length, ids)
+        hashes = pd.util.hash_array(np.asarray(ids, dtype=object)).astype(np.uint64)
+        dup = pd.Series(hashes).duplicated().to_numpy() | np.isin(hashes, self.seen)
+        self._count("duplicate", dup, ids)
+        self.seen = np.union1d(self.seen, hashes)
+
+    def messages(self, path: str | Path) -> list[str]:
+        """One line per kind of oddity found, with its count and first record."""
+        texts = {
+            "iupac": "hold IUPAC ambiguity codes (R, Y, K, M, S, W, B, D, H, V), encoded as "
+            "all-zero columns like N",
+            "all_n": "are all N (no A, C, G or T): they are scored as no sequence at all",
+            "short": f"are shorter than the model's input ({self.input_length} bp) and were "
+            "padded on the right with N",
+            "duplicate": "are duplicates of an id seen before (all rows are kept, in order)",
+        }
+        return [
+            f"{path}: {self.counts[k]} of {self.total} records {texts[k]} "
+            f"(first: {self.first[k]!r})"
+            for k in texts
+            if self.counts.get(k)
+        ]
+
+
+def class_imbalance_message(y: np.ndarray, targets: list[str], path) -> str | None:
+    """A warning when a binary target's rarer class is under 2% of the labelled examples."""
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    worst = None
+    for j, name in enumerate(targets[: y.shape[1]]):
+        col = y[:, j][~np.isnan(y[:, j])]
+        if not len(col):
+            continue
+        pos = int((col == 1).sum())
+        rare = min(pos, len(col) - pos)
+        if rare and rare / len(col) < 0.02 and (worst is None or rare / len(col) < worst[0]):
+            worst = (rare / len(col), name, pos, len(col))
+    if worst is None:
+        return None
+    _, name, pos, n = worst
+    return (
+        f"{path}: extreme class imbalance: target {name!r} has {pos} positives of {n} "
+        f"({100 * pos / n:.1f}%); the model may learn to predict one class (consider "
+        "--class-weight balanced and AUPRC)"
+    )
+
+
 def _blocks(
     data_path: Path, options: DataOptions, config: dict, strict: bool = False
 ) -> Iterator[dict[str, Any]]:
@@ -474,12 +565,17 @@ def predict_run(
     dev = resolve_device(device)
     task, targets = config["task"], config["targets"]
     written, skipped, header = 0, {}, True
+    oddities = RecordOddities(
+        config.get("input", {}).get("length", 0), config.get("input", {}).get("ambiguous", "zero")
+    )
     with atomic_write(out, newline="") as fh:
         first = None
         for k, block in enumerate(_blocks(Path(data_path), options, config, strict)):
             first = block if first is None else first
             if k % n_shards != index:
                 continue
+            if "sequences" in block:
+                oddities.add(block["ids"], block["sequences"])
             scores, status = _score_block(block, model, config, batch_size, dev, amp)
             frame = _prediction_frame(block, scores, status, task, targets)
             frame.to_csv(fh, sep="\t", index=False, header=header, float_format="%.6g")
@@ -494,6 +590,8 @@ def predict_run(
             status = empty.get("status", np.zeros(0, str))
             frame = _prediction_frame(empty, none, status, task, targets)
             frame.to_csv(fh, sep="\t", index=False, header=True)
+    for message in oddities.messages(data_path):
+        warnings.warn(message, stacklevel=2)
     return {"n": written, "skipped": skipped, "shard": f"{index + 1}/{n_shards}"}
 
 
