@@ -1050,6 +1050,10 @@ class CompactOneHot:
         """The whole one-hot array (float32), as ``Tensor.numpy``."""
         return self.float().numpy()
 
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self.numpy()
+        return out if dtype is None else out.astype(dtype)
+
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
         # torch functions (torch.equal, torch.cat, ...) see the one-hot tensor

@@ -359,3 +359,16 @@ def test_shuffled_negatives_unequal_lengths():
     assert data.table.sequences[3:] == want
     assert torch.equal(data.x[:], one_hot_encode(seqs + want))
     assert data.y[:, 0].tolist() == [1, 0, 1, 0, 0]
+
+
+def test_interval_dataset_is_compact(tiny):
+    """Bytes gathered from the genome's arrays: one byte per base for the crops (and one for
+    the wider windows the shifts come from), never float32 one-hot."""
+    from seqcnn.sequence import CompactOneHot
+
+    genome, bed = tiny
+    ds = IntervalDataset(bed, genome, 20, labels=[1, 1, 0], jitter=5, seed=3)
+    assert isinstance(ds.x, CompactOneHot) and ds.x.nbytes == 3 * 20
+    assert ds._full.nbytes == 3 * 30
+    ds.set_epoch(4)
+    assert np.asarray(ds.x).shape == (3, 4, 20) and ds.x[0].sum() <= 20
