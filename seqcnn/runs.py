@@ -486,13 +486,31 @@ def _score_block(block, model, config, batch_size, device, amp) -> tuple[np.ndar
     lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=n)
     # each record is padded to the model's input length (or kept, if longer), so that its
     # score never depends on the other records of its block
-    target = np.maximum(lengths, int(config["input"].get("length") or 0))
+    input_length = int(config["input"].get("length") or 0)
+    target = np.maximum(lengths, input_length)
     for width in np.unique(target).tolist():
         idx = np.flatnonzero(target == width)
+        if width > input_length and not _takes_length(model, width):
+            i = int(idx[0])
+            raise InputError(
+                f"{lengths[i]} bp is longer than the {input_length} bp this model takes (its "
+                "input length is fixed); cut the sequences to that length first",
+                record=str(ids[i]),
+            )
         raw = sequence_bytes([seqs[i] for i in idx], length=width, names=[ids[i] for i in idx])
         x = CompactOneHot(raw, ambiguous)
         scores[idx] = predict(model, x, batch_size, device, amp=amp).numpy()
     return scores, np.full(n, "ok")
+
+
+def _takes_length(model, width: int) -> bool:
+    """Whether ``model`` scores inputs of ``width`` (remembered per model and width)."""
+    from seqcnn.variants import accepts_length
+
+    cache = model.__dict__.setdefault("_seqcnn_lengths", {})
+    if width not in cache:
+        cache[width] = accepts_length(model, width)
+    return cache[width]
 
 
 def _prediction_frame(block, scores, status, task: str, targets: list[str]) -> pd.DataFrame:
@@ -576,7 +594,12 @@ def predict_run(
                 continue
             if "sequences" in block:
                 oddities.add(block["ids"], block["sequences"])
-            scores, status = _score_block(block, model, config, batch_size, dev, amp)
+            try:
+                scores, status = _score_block(block, model, config, batch_size, dev, amp)
+            except InputError as err:
+                if err.path is not None:
+                    raise
+                raise InputError(err.message, data_path, err.line, err.record) from None
             frame = _prediction_frame(block, scores, status, task, targets)
             frame.to_csv(fh, sep="\t", index=False, header=header, float_format="%.6g")
             header = False

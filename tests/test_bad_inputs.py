@@ -196,6 +196,51 @@ def _resume_with_state(env: Env, content: bytes) -> list[str]:
     return argv
 
 
+def _base(env: Env, chrom: str, pos: int) -> str:
+    """The genome's base at 1-based ``pos``."""
+    lines = env.genome.read_text().split()
+    return lines[lines.index(f">{chrom}") + 1][pos - 1]
+
+
+def _vcf(env: Env, rows: list[str], name: str = "v.vcf") -> Path:
+    head = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    return env.file(name, head + "".join(r + "\n" for r in rows))
+
+
+def _snv(env: Env, chrom: str, pos: int, ref: str | None = None, alt: str | None = None) -> str:
+    ref = ref or _base(env, chrom, pos)
+    alt = alt or next(b for b in "ACGT" if b != ref.upper())
+    return f"{chrom}\t{pos}\t.\t{ref}\t{alt}\t.\t.\t."
+
+
+def _score(env: Env, vcf: Path, *extra: str) -> list[str]:
+    return [
+        "score-variants", str(env.run), "--vcf", str(vcf), "--fasta", str(env.genome), "-o",
+        str(env.out), "--quiet", "--threads", "1", *extra,
+    ]  # fmt: skip
+
+
+def _fixed_run(env: Env) -> Path:
+    """A run of a model whose input length is fixed (a dense layer over 30 positions)."""
+    import torch
+
+    from seqcnn import checkpoint
+    from seqcnn.models import registry
+
+    if "fixed_length_test" not in registry._REGISTRY:
+
+        @registry.register_model("fixed_length_test", dim=1, description="test only")
+        def fixed_length_test(n_outputs: int = 1, in_channels: int = 4):
+            return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * LENGTH, n_outputs))
+
+    run = env.copy_run()
+    config = json.loads((run / "config.json").read_text())
+    config["model"] = {"name": "fixed_length_test", "args": {"n_outputs": 1}}
+    checkpoint.write_config(config, run)
+    checkpoint.save_weights(registry.create_model("fixed_length_test"), run / "model.safetensors")
+    return run
+
+
 def _bed(rows: list[str]) -> str:
     return "".join(r + "\n" for r in rows)
 
@@ -282,6 +327,20 @@ CASES = [
     Case("bed_strict_unknown_contig", "error", lambda e: e.predict(e.file("x.bed", _bed(["chr1\t100\t200", "chrUn\t100\t200"])), "--fasta", str(e.genome), "--strict"), "chrUn"),
     Case("bed_headers_and_spaces", "accept", lambda e: e.predict(e.file("x.bed", "track name=x\nbrowser position chr1\n# c\nchr1 100 200\n"), "--fasta", str(e.genome))),
     Case("bed_train_unknown_contig", "error", lambda e: e.train(e.file("t.bed", _bed(["chr1\t100\t200", "chrUn\t1\t50"])), "--fasta", str(e.genome)), "chrUn", "t.bed"),
+    Case("fasta_longer_than_fixed_model", "error", lambda e: e.predict(e.file("x.fa", _fasta([GOOD_SEQS[0], GOOD_SEQS[1] + "ACGTACGTAC"], ["ok", "long"])), run=_fixed_run(e)), "'long'"),
+    Case("fasta_fixed_model_right_length", "accept", lambda e: e.predict(e.file("x.fa", _fasta(GOOD_SEQS)), run=_fixed_run(e))),
+    # ------------------------------------------------------------------ VCF
+    Case("vcf_empty", "error", lambda e: _score(e, e.file("v.vcf", "")), "", "v.vcf"),
+    Case("vcf_no_column_header", "error", lambda e: _score(e, e.file("v.vcf", "##fileformat=VCFv4.2\nchr1\t5\t.\tA\tC\t.\t.\t.\n")), "", "v.vcf"),
+    Case("vcf_pos_not_integer", "error", lambda e: _score(e, _vcf(e, ["chr1\tfive\t.\tA\tC\t.\t.\t."])), "", "v.vcf"),
+    Case("vcf_too_few_columns", "error", lambda e: _score(e, _vcf(e, ["chr1\t5\t.\tA"])), "", "v.vcf"),
+    Case("vcf_binary", "error", lambda e: _score(e, e.file("v.vcf", bytes(range(256)) * 4)), "", "v.vcf"),
+    Case("vcf_gzip_truncated", "error", lambda e: _score(e, e.file("v.vcf.gz", gzip.compress(_vcf(e, [_snv(e, "chr1", p) for p in range(100, 400)]).read_bytes())[:80])), "", "v.vcf.gz"),
+    Case("vcf_unknown_contig", "skip", lambda e: _score(e, _vcf(e, [_snv(e, "chr1", 100), "chrUn\t5\t.\tA\tC\t.\t.\t."])), "unknown_contig"),
+    Case("vcf_ref_mismatch", "skip", lambda e: _score(e, _vcf(e, [_snv(e, "chr1", 100), _snv(e, "chr1", 120, ref="ACGTACGTAC"[::-1][:3])])), "ref_mismatch"),
+    Case("vcf_symbolic_allele", "skip", lambda e: _score(e, _vcf(e, [_snv(e, "chr1", 100), "chr1\t150\t.\tA\t<DEL>\t.\t.\t."])), "symbolic_allele"),
+    Case("vcf_past_contig_end", "skip", lambda e: _score(e, _vcf(e, [_snv(e, "chr1", 100), "chr2\t5000\t.\tA\tC\t.\t.\t."])), "out_of_bounds"),
+    Case("vcf_lowercase_multiallelic", "accept", lambda e: _score(e, _vcf(e, [_snv(e, "chr1", 100).replace("\t.\t.\t.", "").lower().replace("chr1", "chr1") + "\t.\t.\t.", f"chr1\t200\t.\t{_base(e, 'chr1', 200)}\tA,C,G,T\t.\t.\t."]))),
     # ------------------------------------------------------------------ run directories
     Case("run_missing", "error", lambda e: e.predict(e.file("x.fa", _fasta(GOOD_SEQS)), run=e.tmp / "norun"), "not found", "norun"),
     Case("run_without_config", "error", lambda e: (e.copy_run() / "config.json").unlink() or e.predict(e.file("x.fa", _fasta(GOOD_SEQS)), run=e.tmp / "run"), "not found", "config.json"),
@@ -340,6 +399,8 @@ def test_corpus_case(case: Case, env: Env, capsys, monkeypatch):
         errors = [ln for ln in lines if ln.startswith(f"seqcnn {verb}: error: ")]
         assert len(errors) == 1 and lines[-1] == errors[0], err
         named = case.bad_file or Path(argv[argv.index("--data") + 1]).name
+        if verb == "score-variants":
+            assert not env.out.exists(), "partial output"
         assert named in errors[0], err
         assert case.phrase in errors[0], err
         if verb == "predict":
@@ -349,14 +410,15 @@ def test_corpus_case(case: Case, env: Env, capsys, monkeypatch):
     if case.expected == "skip":
         import pandas as pd
 
-        frame = pd.read_csv(env.out, sep="\t")
+        frame = pd.read_csv(env.out, sep="\t", comment="#")
         assert "status" in frame.columns
         skipped = frame["status"] != "ok"
         assert skipped.any() and (~skipped).any()
         assert any("skipped" in ln and str(int(skipped.sum())) in ln for ln in lines), err
         assert any(case.phrase in s for s in frame["status"][skipped]) or case.phrase in err
-        scores = frame.loc[skipped].drop(columns=["id", "status", "chrom", "start", "end"])
-        assert scores.isna().all().all()  # skipped: empty score cells
+        if verb == "predict":
+            scores = frame.loc[skipped].drop(columns=["id", "status", "chrom", "start", "end"])
+            assert scores.isna().all().all()  # skipped: empty score cells
     elif case.expected == "warn":
         messages = [ln.replace(str(env.tmp), "TMP") for ln in lines]
         warned = [ln for ln in messages if case.phrase.lower() in ln.lower()]
