@@ -154,9 +154,21 @@ def read_examples(path: str | Path, options: DataOptions, negatives: str | None 
         raise ConfigError(f"{path}: a BED input needs the reference genome: add --fasta GENOME.fa")
     drawn = options.negatives if options.negatives in NEGATIVE_KINDS else "none"
     # shuffled negatives of windows are drawn per epoch by the training set, not here
-    return read_intervals(
-        path, options.genome, options.length, "none" if drawn == "shuffle" else drawn
-    )
+    try:
+        return read_intervals(
+            path, options.genome, options.length, "none" if drawn == "shuffle" else drawn
+        )
+    except InputError as err:
+        if "contig" not in err.message:
+            raise
+        raise InputError(  # say why training does not skip, as predict does
+            f"{err.message}; training and evaluation use every interval (a set with silent "
+            "holes is not the one asked for), so remove such lines or use a genome that has "
+            "them (predict skips and counts them instead)",
+            err.path,
+            err.line,
+            err.record,
+        ) from None
 
 
 @dataclass

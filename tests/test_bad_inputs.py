@@ -327,6 +327,7 @@ CASES = [
     Case("bed_strict_unknown_contig", "error", lambda e: e.predict(e.file("x.bed", _bed(["chr1\t100\t200", "chrUn\t100\t200"])), "--fasta", str(e.genome), "--strict"), "chrUn"),
     Case("bed_headers_and_spaces", "accept", lambda e: e.predict(e.file("x.bed", "track name=x\nbrowser position chr1\n# c\nchr1 100 200\n"), "--fasta", str(e.genome))),
     Case("bed_train_unknown_contig", "error", lambda e: e.train(e.file("t.bed", _bed(["chr1\t100\t200", "chrUn\t1\t50"])), "--fasta", str(e.genome)), "chrUn", "t.bed"),
+    Case("bed_train_window_off_contig", "error", lambda e: e.train(e.file("t.bed", _bed(["chr1\t100\t200", "chr2\t290\t300"])), "--fasta", str(e.genome)), "predict skips and counts", "t.bed"),
     Case("fasta_longer_than_fixed_model", "error", lambda e: e.predict(e.file("x.fa", _fasta([GOOD_SEQS[0], GOOD_SEQS[1] + "ACGTACGTAC"], ["ok", "long"])), run=_fixed_run(e)), "'long'"),
     Case("fasta_fixed_model_right_length", "accept", lambda e: e.predict(e.file("x.fa", _fasta(GOOD_SEQS)), run=_fixed_run(e))),
     # ------------------------------------------------------------------ VCF
