@@ -203,6 +203,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--no-amp", dest="amp", action="store_false", default=None, help="no mixed precision on GPU"
     )
+    g.add_argument(
+        "--compile",
+        dest="compile",
+        action="store_true",
+        default=None,
+        help="torch.compile the model for training (minutes to start: for long GPU runs)",
+    )
     _threads(g)
     g.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 

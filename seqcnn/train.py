@@ -55,6 +55,7 @@ class TrainConfig:
     grad_clip: float = 0.0  # max gradient norm; 0 disables
     device: str = "auto"  # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision, on CUDA only
+    compile: bool = False  # torch.compile the model for training (slow to start; for GPUs)
     seed: int = 0  # CPU runs with the same seed give bit-identical weights
     threads: int = 0  # torch CPU threads; 0 leaves torch's choice
     verbose: bool = True  # progress bar and one line per epoch
@@ -238,9 +239,11 @@ class Trainer:
         self._n_outputs = int(train.y.max().item()) + 1 if self.task == "multiclass" else None
         model = self.model.to(self.device_)
         net: nn.Module = model
+        if c.compile:  # the compiled module trains; `model` (same parameters) is what is saved
+            net = torch.compile(model)
         if world > 1:
             net = nn.parallel.DistributedDataParallel(
-                model, device_ids=[self.device_.index] if self.device_.type == "cuda" else None
+                net, device_ids=[self.device_.index] if self.device_.type == "cuda" else None
             )
         monitor, larger_is_better = self._monitor()
         optimizer = self._optimizer(model.parameters())

@@ -172,3 +172,36 @@ def test_cuda_training_keeps_compact_data_on_the_device():
     assert xs.device.type == "cuda" and ys.device.type == "cuda"
     trainer.fit(data, data)
     assert np.isfinite(trainer.history_["train_loss"]).all()
+
+
+def test_compile_option_trains_the_compiled_module_and_saves_plain_weights(tmp_path, monkeypatch):
+    """torch.compile's "eager" backend here (inductor takes minutes on a CPU): the compiled
+    wrapper does the training, the run directory gets the plain model's parameter names."""
+    from safetensors.torch import load_file
+
+    from seqcnn.datasets import Tensors
+    from seqcnn.models import create_model
+    from seqcnn.train import TrainConfig, Trainer
+
+    calls = []
+    real = torch.compile
+
+    def spy(model, **kwargs):
+        calls.append(model)
+        return real(model, backend="eager")
+
+    monkeypatch.setattr(torch, "compile", spy)
+    torch.manual_seed(0)
+    x = torch.zeros(64, 4, 30)
+    x[:, 0] = 1
+    y = torch.ones(64, 1)
+    y[:32] = 0
+    x[:32, 0], x[:32, 1] = 0, 1
+    model = create_model("deepbind", n_filters=4, hidden=4)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    config = TrainConfig(epochs=2, verbose=False, device="cpu", compile=True)
+    Trainer(model, config).fit(Tensors(x, y), run_dir=tmp_path / "run")
+    assert calls == [model]
+    saved = load_file(tmp_path / "run" / "model.safetensors")
+    assert set(saved) == set(before)  # no "_orig_mod." prefixes
+    assert any(not torch.equal(before[k], model.state_dict()[k]) for k in before)
