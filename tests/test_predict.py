@@ -197,3 +197,21 @@ def test_a_shard_without_blocks_writes_the_header(small_run, tmp_path):
 
     with pytest.raises(ConfigError, match="shard '3/2' is not valid"):
         predict_run(small_run, tmp_path / "x.fa", tmp_path / "q.tsv", shard="3/2")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_predict_matches_the_cpu():
+    """Compact bytes become one-hot on the device; scores close to the CPU's; bf16 close."""
+    from seqcnn.sequence import CompactOneHot, sequence_bytes
+
+    torch.manual_seed(0)
+    model = create_model("deepbind", n_filters=8)
+    rng = np.random.default_rng(0)
+    x = CompactOneHot(sequence_bytes(["".join(rng.choice(list("ACGTN"), 101)) for _ in range(300)]))
+    cpu = predict(model, x, batch_size=64)
+    gpu = predict(model, x, batch_size=64, device="cuda")
+    assert torch.allclose(cpu, gpu, atol=1e-4)
+    assert torch.allclose(cpu, predict(model, x, batch_size=64, device="cuda", amp=True), atol=5e-2)
+    assert next(model.parameters()).device.type == "cpu"  # left where it was
+    on_device = x.to("cuda")
+    assert torch.allclose(cpu, predict(model, on_device, batch_size=64, device="cuda"), atol=1e-4)
