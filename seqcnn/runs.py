@@ -136,7 +136,7 @@ def train_run(
     else:
         train_data, task, targets = sequence_training_set(train_set, data, config.seed)
         n_outputs = len(targets)
-        oddities = RecordOddities()
+        oddities = RecordOddities(int(train_data.x.shape[-1]))  # padded to the longest
         oddities.add(list(train_set.ids), list(train_set.sequences))
         for message in oddities.messages(train):
             warnings.warn(message, stacklevel=2)
@@ -275,6 +275,11 @@ def evaluate_run(
     if isinstance(subset, ImageSet):
         tensors = as_tensors(subset)
     else:
+        given = config.get("input", {})
+        oddities = RecordOddities(given.get("length", 0), given.get("ambiguous", "zero"))
+        oddities.add(list(subset.ids), list(subset.sequences))
+        for message in oddities.messages(data_path):
+            warnings.warn(message, stacklevel=2)
         subset = complete_eval_set(subset, data, task, seed=1)
         check_targets(subset, targets, data_path)
         if task in SIGMOID_TASKS:

@@ -383,6 +383,9 @@ CASES = [
     Case("config_syntax_error", "error", lambda e: _config(e, "epochs: [1\n"), "YAML", "options.yaml"),
     Case("config_python_tag", "error", lambda e: _config(e, "epochs: !!python/object/apply:os.system ['touch PAYLOAD_RAN']\n"), "not allowed", "options.yaml"),
     Case("config_not_a_mapping", "error", lambda e: _config(e, "- 1\n- 2\n"), "mapping", "options.yaml"),
+    Case("cli_value_out_of_range", "error", lambda e: e.train(e.file("t.tsv", _table(64)), "--weight-decay", "-1"), "--weight-decay", "weight_decay"),
+    Case("train_mixed_lengths", "warn", lambda e: e.train(e.file("t.tsv", _table(64).replace(_sequences(64)[0][0], _sequences(64)[0][0][:20], 1))), "shorter"),
+    Case("evaluate_duplicates", "warn", lambda e: ["evaluate", str(e.run), "--data", str(e.file("x.tsv", _table(64).replace("\ns1\t", "\ns0\t"))), "-o", str(e.tmp / "out" / "ev")], "duplicate"),
     Case("config_sections", "accept", lambda e: _config(e, "training:\n  epochs: 1\nmodel:\n  name: deepbind\n  args: {n_filters: 4, hidden: 4}\n")),
     # ------------------------------------------------------------------ images
     Case("npz_truncated", "error", lambda e: e.train(e.file("i.npz", _npz(e, "good.npz", X=np.zeros((8, 8, 8)), y=np.arange(8) % 2).read_bytes()[:100]), "--model", "lenet5"), "", "i.npz"),
@@ -454,3 +457,20 @@ def test_corpus_counts():
         f"{counts['warn']} warnings, {counts['accept']} accepted)"
     )
     assert line in " ".join(docs.read_text().split()), line
+
+
+def test_unexpected_failure_is_one_line_and_debug_shows_it(monkeypatch, capsys):
+    """A bug (not a bad input) still ends in one line, exit 1; --debug re-raises it."""
+
+    def broken(args):
+        raise RuntimeError("something\nbroke")
+
+    monkeypatch.setitem(cli.COMMANDS, "list-models", broken)
+    assert cli.main(["list-models"]) == 1
+    lines = _stderr_lines(capsys.readouterr().err)
+    assert lines == [
+        "seqcnn list-models: error: internal error (RuntimeError: something broke); rerun "
+        "with --debug for the traceback and please report it"
+    ]
+    with pytest.raises(RuntimeError):
+        cli.main(["list-models", "--debug"])
