@@ -46,26 +46,36 @@ Verbs: {verbs}.
 
 
 def _help(args: list[str]) -> str:
-    env = {**os.environ, "COLUMNS": "100"}
-    out = subprocess.run(
-        [sys.executable, "-m", "seqcnn.cli", *args, "--help"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return out.stdout.rstrip()
+    """``seqcnn [VERB] --help`` as printed at 100 columns (in-process: one import, not one per
+    verb, so the test that keeps ``cli.md`` current stays fast)."""
+    from seqcnn.cli import _parser
+
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"
+    try:
+        parser = _parser()
+        if args:
+            parser = _subparsers(parser)[args[0]]
+        return parser.format_help().rstrip()
+    finally:
+        if old is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = old
+
+
+def _subparsers(parser) -> dict:
+    for action in parser._actions:
+        if getattr(action, "choices", None) and isinstance(action.choices, dict):
+            return action.choices
+    raise RuntimeError("no sub-commands found in seqcnn.cli._parser()")
 
 
 def verbs() -> list[str]:
     """The verbs, in the order ``seqcnn --help`` lists them."""
     from seqcnn.cli import _parser
 
-    parser = _parser()
-    for action in parser._actions:
-        if getattr(action, "choices", None) and isinstance(action.choices, dict):
-            return list(action.choices)
-    raise RuntimeError("no sub-commands found in seqcnn.cli._parser()")
+    return list(_subparsers(_parser()))
 
 
 def cli_md() -> str:

@@ -130,6 +130,8 @@ class ResidualBind(BothStrands, nn.Module):
     strands : {"max", "mean", "forward"}
         Score both strands and merge by max or mean, or the forward strand only.
 
+    Notes
+    -----
     Shapes: input ``(N, in_channels, L)`` with ``L >= receptive_field``; output
     ``(N, n_outputs)`` logits.
     """
