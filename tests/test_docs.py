@@ -101,6 +101,7 @@ def test_check_mechanism_reports_a_failing_command(tmp_path: Path) -> None:
 
 
 TUTORIALS = [
+    pytest.param("quickstart.md", marks=pytest.mark.slow),  # seqcnn demo: about a minute
     "tutorial-variants.md",
     "tutorial-images.md",
     pytest.param("tutorial-motifs.md", marks=pytest.mark.slow),  # memelite's numba compile
