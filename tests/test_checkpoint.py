@@ -374,11 +374,16 @@ def test_killed_training_resumes_to_bit_identical_weights(tmp_path, monkeypatch)
         ("tensor_write", int(rng.integers(1, 5))),  # checkpoint half written
         ("rename", int(rng.integers(1, 12))),  # a written file not yet renamed
         ("evaluate", 1),  # final evaluation
+        ("clock", float(rng.uniform(0.05, 1.5))),  # whenever the clock says (seconds)
     ]
     for i, kill in enumerate(kills):
         run = tmp_path / f"run{i}"
-        code = _run(_argv(data, run), kill=kill)
-        assert code == -9, (kill, code)  # really killed
+        if kill[0] == "clock":
+            code = _run(_argv(data, run), kill_after=kill[1])
+            assert code in (-9, 0), (kill, code)  # killed, or done before the clock
+        else:
+            code = _run(_argv(data, run), kill=kill)
+            assert code == -9, (kill, code)  # really killed
         assert _run(_argv(data, run) + ["--resume"]) == 0, kill
         weights, state, metrics = _outcome(run)
         assert weights.keys() == ref_weights.keys()
