@@ -919,6 +919,8 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("always")
             for module in ("torch", "matplotlib", "captum", "numba", "sklearn"):
                 warnings.filterwarnings("ignore", module=module)
+            for category in (DeprecationWarning, FutureWarning, RuntimeWarning):
+                warnings.filterwarnings("ignore", category=category)  # not the user's to fix
             warnings.showwarning = show
             return COMMANDS[args.command](args)
     except (SeqcnnError, MissingDependencyError, FileNotFoundError, PermissionError) as err:
