@@ -243,7 +243,7 @@ figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:0.85em;color:#555}
 .grid figure{max-width:330px}.pair figure{max-width:480px}.wide figure{max-width:100%}
 .cols{display:flex;flex-wrap:wrap;gap:0 2em;align-items:flex-start}
-nav a{margin-right:1em}code,pre{font-size:0.85em;background:#f7f7f7}
+nav a{margin-right:1em}.scroll{overflow-x:auto}code,pre{font-size:0.85em;background:#f7f7f7}
 pre{padding:0.6em;overflow-x:auto}.note{color:#666;font-size:0.9em}
 """
 
@@ -342,17 +342,29 @@ def _metrics_section(inputs: ReportInputs) -> str:
     keys: list[str] = []
     for _, values in rows:
         keys += [k for k, v in values.items() if isinstance(v, (int, float)) and k not in keys]
-    ordered = [k for k in METRIC_ORDER if k in keys] + sorted(
-        k for k in keys if k not in METRIC_ORDER
-    )
-    table = _table(
-        ["split", *ordered, "data"],
-        (
-            [label, *(values.get(k) for k in ordered), values.get("file", "")]
-            for label, values in rows
-        ),
-    )
-    return table
+    overall = [k for k in keys if "/" not in k]
+    ordered = [k for k in METRIC_ORDER if k in overall]
+    ordered += sorted(k for k in overall if k not in METRIC_ORDER)
+    parts = [
+        _table(
+            ["split", *ordered, "data"],
+            (
+                [label, *(values.get(k) for k in ordered), values.get("file", "")]
+                for label, values in rows
+            ),
+        )
+    ]
+    per_target = [k for k in keys if "/" in k]  # <metric>/<target>
+    if per_target:
+        parts.append(
+            f"<details><summary>Per-target metrics ({len(per_target)})</summary>"
+            + _table(
+                ["split", *per_target],
+                ([label, *(values.get(k) for k in per_target)] for label, values in rows),
+            )
+            + "</details>"
+        )
+    return "<div class='scroll'>" + "".join(parts) + "</div>"
 
 
 def _config_section(config: dict) -> str:

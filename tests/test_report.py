@@ -44,7 +44,14 @@ def run(tmp_path: Path) -> Path:
     (run / "config.json").write_text(json.dumps(config))
     metrics = {
         "train": {"loss": 0.5, "n": 100, "auroc": 0.9},
-        "test": {"loss": 0.6, "n": 50, "auroc": 0.8, "auprc": 0.75, "file": "t.tsv"},
+        "test": {
+            "loss": 0.6,
+            "n": 50,
+            "auroc": 0.8,
+            "auprc": 0.75,
+            "auroc/t1": 0.6,
+            "file": "t.tsv",
+        },
         "best_epoch": 2,
         "seconds": 1.0,
     }
@@ -135,6 +142,13 @@ def test_metrics_table_has_every_split_and_evaluation(run: Path) -> None:
     assert float(metrics.loc["evaluate-other", "auroc"]) == pytest.approx(0.7)
     assert metrics.loc["train", "auprc"] == ""  # missing, not invented
     assert metrics.loc["evaluate-other", "data"] == "o.tsv"
+    # per-target values go to their own table, so the main one stays narrow
+    assert parser.tables[1] == [
+        ["split", "auroc/t1"],
+        ["train", ""],
+        ["test", "0.6"],
+        ["evaluate-other", ""],
+    ]
     assert "3 epochs, 4 s of training" in page
 
 
