@@ -270,6 +270,7 @@ def test_every_jaspar_matrix_finds_itself(jaspar):
     assert hits.mean() > 0.99, [jaspar.motifs[i].name for i in np.flatnonzero(~hits)]
 
 
+@pytest.mark.slow  # ~10-30 s: 9,600 shuffled copies through TomTom
 def test_null_control(jaspar, data_dir):
     """Filters of an untrained model, and column-shuffled copies of known motifs turned into
     filters, get significant matches at most 5% of the time under the shipped rule; the same
@@ -281,16 +282,16 @@ def test_null_control(jaspar, data_dir):
     seqs = [r[2] for r in rows if r[3] == "1"]
     x = one_hot_encode(seqs)
     torch.manual_seed(0)
-    untrained = M.filter_pwms(create_model("deepbind", n_filters=48), x)
+    untrained = M.filter_pwms(create_model("deepbind", n_filters=32), x)
     table = M.match_motifs(untrained, jaspar, n_best=1)
     untrained_rate = table["significant"].mean()
     rng = np.random.default_rng(5)
-    known = [m.pwm for m in rng.choice(np.array(jaspar.motifs, dtype=object), 48, replace=False)]
+    known = [m.pwm for m in rng.choice(np.array(jaspar.motifs, dtype=object), 32, replace=False)]
     shuffled = [M.shuffle_columns(p, rng) for p in known]
     shuffled_rate = M.match_motifs(shuffled, jaspar, n_best=1)["significant"].mean()
     power = M.match_motifs(known, jaspar, n_best=1)["significant"].mean()
     assert untrained_rate <= 0.05 and shuffled_rate <= 0.05, (untrained_rate, shuffled_rate)
-    assert power >= 0.8
+    assert power >= 0.9, power
 
 
 def write_toy_run(run_dir, jaspar_pwm: np.ndarray, length: int = 60):
@@ -322,6 +323,7 @@ def write_toy_run(run_dir, jaspar_pwm: np.ndarray, length: int = 60):
     checkpoint.save_weights(model, run_dir / checkpoint.WEIGHTS)
 
 
+@pytest.mark.slow  # ~15 s: the whole verb, logos included
 def test_motifs_verb_end_to_end(tmp_path, jaspar):
     """A run built to detect CTCF: its filter is the most influential, matches a CTCF matrix
     significantly, and every output is written."""
