@@ -63,6 +63,7 @@ import torch
 from torch import nn
 
 from seqcnn.exceptions import ConfigError, InputError, UnknownNameError, require
+from seqcnn.sequence import reverse_complement_onehot
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -449,7 +450,7 @@ def _fast_outputs(spec: _ConvPool, x: torch.Tensor, start: int, end: int) -> tor
         flat = spec.pool_shape(fwd.reshape(-1, fwd.shape[-1]))
         out = spec.head(flat)
     else:
-        xr = x.flip(-2, -1)
+        xr = reverse_complement_onehot(x)
         rev = _fast_features(spec, xr, length - end, length - start, block)
         rev = rev.flip(1, 2)  # (complement base, mirrored position) -> forward's (a, p)
         both = torch.stack([fwd, rev], dim=3).reshape(-1, fwd.shape[-1])  # interleaved

@@ -74,6 +74,7 @@ from seqcnn.io.vcf import (
     VcfRecord,
     info_key,
 )
+from seqcnn.predict import predict
 from seqcnn.sequence import dinucleotide_shuffle_many, one_hot_encode
 from seqcnn.utils import atomic_write
 
@@ -482,17 +483,12 @@ class VariantScorer:
 
     # ---- scoring
     def _outputs(self, x: torch.Tensor) -> torch.Tensor:
-        outs = []
-        for i in range(0, len(x), self.batch_size):
-            xb = x[i : i + self.batch_size].to(self.device, non_blocking=True)
-            out = self.model(xb)
-            if self.rc_average:
-                out = (out + self.model(xb.flip(-2, -1))) / 2
-            out = out.float()
-            if self.scale == "probability":
-                out = torch.softmax(out, 1) if self.task == "multiclass" else torch.sigmoid(out)
-            outs.append(out.cpu())
-        return torch.cat(outs).double()
+        out = predict(
+            self.model, x, self.batch_size, device=self.device, rc_average=self.rc_average
+        )
+        if self.scale == "probability":
+            out = torch.softmax(out, 1) if self.task == "multiclass" else torch.sigmoid(out)
+        return out.double()
 
     def _null_windows(self, w: VariantWindow) -> list[str]:
         flanks = w.left + w.right
