@@ -291,7 +291,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     _threads(p)
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar (shown on a terminal only)"
+    )
 
     # ------------------------------------------------------------------ report
     p = command("report", "one self-contained HTML page about a run (every picture embedded)")
@@ -362,7 +364,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     _threads(p)
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar (shown on a terminal only)"
+    )
 
     # ------------------------------------------------------------------ attribute
     p = command("attribute", "attributions of a run's output to every base (captum or ISM)")
@@ -398,7 +402,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     _data_options(p, training=False)
     _threads(p)
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar (shown on a terminal only)"
+    )
 
     # ------------------------------------------------------------------ motifs
     p = command("motifs", "first-layer filters as PWMs, logos, a MEME file and JASPAR matches")
@@ -437,7 +443,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     _data_options(p, training=False)
     _threads(p)
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar (shown on a terminal only)"
+    )
 
     # ------------------------------------------------------------------ others
     p = command("list-models", "registered architectures")
@@ -732,7 +740,7 @@ def cmd_score_variants(args: argparse.Namespace) -> int:
             info_prefix=args.info_prefix,
             batch_size=args.batch_size,
             device=args.device,
-            verbose=not args.quiet,
+            verbose=_progress(args),
             command=shlex.join(["seqcnn", *args.argv]),
             region=args.region,
         )
@@ -790,7 +798,7 @@ def cmd_mutation_map(args: argparse.Namespace) -> int:
         row_length=args.row_length,
         batch_size=args.batch_size,
         device=args.device,
-        verbose=not args.quiet,
+        verbose=_progress(args),
     )
     shown = ", ".join(str(p) for p in summary.figures[:3])
     more = f" (+{len(summary.figures) - 3} more)" if len(summary.figures) > 3 else ""
@@ -815,7 +823,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         seed=args.seed,
         batch_size=args.batch_size,
         device=args.device,
-        verbose=not args.quiet,
+        verbose=_progress(args),
         **_data_overrides(args),
     )
     delta = result["max_abs_delta"]
@@ -850,7 +858,7 @@ def cmd_motifs(args: argparse.Namespace) -> int:
         threads=threads,
         batch_size=args.batch_size,
         device=args.device,
-        verbose=not args.quiet,
+        verbose=_progress(args),
         **_data_overrides(args),
     )
     top = "; ".join(
@@ -889,6 +897,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "list-models": cmd_list_models,
     "demo": cmd_demo,
 }
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    """Progress bars only on a terminal and without ``--quiet`` (logs and pipes stay clean)."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
 def _say(message: str) -> None:

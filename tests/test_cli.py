@@ -489,3 +489,20 @@ def test_attribute_writes_arrays_and_logos(tmp_path, capsys):
     assert (tmp_path / "attr_1_a.png").is_file() and not (tmp_path / "attr_2_b.png").exists()
     code, text = run(capsys, "attribute", run_dir, "--data", data, "-o", tmp_path / "a.tsv")
     assert code == 1 and ".npz" in text
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch):
+    import argparse
+    import io
+
+    from seqcnn.cli import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert not _progress(argparse.Namespace(quiet=False))  # a log file or a pipe
+    monkeypatch.setattr("sys.stderr", Terminal())
+    assert _progress(argparse.Namespace(quiet=False))
+    assert not _progress(argparse.Namespace(quiet=True))
