@@ -320,8 +320,8 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i - 1, n
 
 
-_NOT_ACGTN = str.maketrans("", "", "ACGTNacgtn")
 _NOT_ACGT = str.maketrans("", "", "ACGTacgt")
+_NOT_N = str.maketrans("", "", "Nn")
 
 
 class RecordOddities:
@@ -348,19 +348,27 @@ class RecordOddities:
 
     def add(self, ids: list[str], sequences: list[str]) -> None:
         """Count the oddities of a block of records."""
-        self.total += len(ids)
+        n = len(ids)
+        self.total += n
+        rest = [s.translate(_NOT_ACGT) for s in sequences]  # what is not A, C, G or T
         if self.ambiguous == "zero":
-            iupac = np.fromiter((bool(s.translate(_NOT_ACGTN)) for s in sequences), bool)
+            iupac = np.fromiter((bool(r.translate(_NOT_N)) for r in rest), bool, count=n)
             self._count("iupac", iupac, ids)
-        no_base = np.fromiter((len(s.translate(_NOT_ACGT)) == len(s) for s in sequences), bool)
+        no_base = np.fromiter(map(len, rest), np.int64, count=n) == np.fromiter(
+            map(len, sequences), np.int64, count=n
+        )
         self._count("all_n", no_base, ids)
         if self.input_length:
             lengths = np.fromiter(map(len, sequences), np.int64, count=len(sequences))
             self._count("short", lengths < self.input_length, ids)
         hashes = pd.util.hash_array(np.asarray(ids, dtype=object)).astype(np.uint64)
-        dup = pd.Series(hashes).duplicated().to_numpy() | np.isin(hashes, self.seen)
-        self._count("duplicate", dup, ids)
-        self.seen = np.union1d(self.seen, hashes)
+        pos = np.minimum(np.searchsorted(self.seen, hashes), max(len(self.seen) - 1, 0))
+        before = self.seen[pos] == hashes if len(self.seen) else np.zeros(len(ids), bool)
+        self._count("duplicate", pd.Series(hashes).duplicated().to_numpy() | before, ids)
+        # two sorted runs: the stable sort merges them in linear time
+        merged = np.concatenate([self.seen, np.sort(hashes)])
+        merged.sort(kind="stable")
+        self.seen = merged
 
     def messages(self, path: str | Path) -> list[str]:
         """One line per kind of oddity found, with its count and first record."""

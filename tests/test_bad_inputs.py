@@ -474,3 +474,23 @@ def test_unexpected_failure_is_one_line_and_debug_shows_it(monkeypatch, capsys):
     ]
     with pytest.raises(RuntimeError):
         cli.main(["list-models", "--debug"])
+
+
+def test_oddities_are_counted_across_blocks():
+    """The counts behind the warnings: duplicates across blocks, IUPAC, all N, short."""
+    from seqcnn.runs import RecordOddities, class_imbalance_message
+
+    odd = RecordOddities(input_length=6)
+    odd.add(["a", "b", "c"], ["ACGTAC", "ACGRYA", "nnnnnn"])
+    odd.add(["d", "a", "d"], ["ACG", "ACGTAC", "NNRNNN"])
+    assert odd.total == 6
+    assert odd.counts == {"iupac": 2, "all_n": 2, "short": 1, "duplicate": 2}
+    assert odd.first == {"iupac": "b", "all_n": "c", "short": "d", "duplicate": "a"}
+    assert len(odd.messages("x.fa")) == 4
+    assert RecordOddities(ambiguous="iupac").messages("x") == []
+    y = np.zeros((200, 2), np.float32)
+    y[:100, 0] = 1
+    y[0, 1] = 1
+    message = class_imbalance_message(y, ["balanced", "rare"], "t.tsv")
+    assert "target 'rare' has 1 positives of 200 (0.5%)" in message
+    assert class_imbalance_message(y[:, :1], ["balanced"], "t.tsv") is None
