@@ -1,7 +1,8 @@
 # Variant effects. scatter: chrom splits the VCF by chromosome (one job each, in the order the
 # chromosomes first appear) and gathers the shards into one bgzipped, tabix-indexed VCF whose
 # records equal those of one unsharded `seqcnn score-variants` run (for a VCF whose records
-# are grouped by chromosome, as sorted VCFs are). scatter: none runs one job.
+# are grouped by chromosome, as sorted VCFs are; joined by scripts/gather_vcf.py with pysam).
+# scatter: none runs one job.
 
 
 wildcard_constraints:
@@ -18,7 +19,7 @@ if config["score_variants"]["scatter"] == "chrom":
         log:
             "logs/score_variants/{sample}/split_{chrom}.log",
         conda:
-            "../envs/bcftools.yaml"
+            "../envs/seqcnn.yaml"
         threads: 1
         resources:
             mem_mb=500,
@@ -61,14 +62,13 @@ if config["score_variants"]["scatter"] == "chrom":
         log:
             "logs/score_variants/{sample}/gather.log",
         conda:
-            "../envs/bcftools.yaml"
+            "../envs/seqcnn.yaml"
         threads: 1
         resources:
             mem_mb=1000,
             runtime=30,
-        shell:
-            "(bcftools concat --no-version -Oz -o {output.vcf:q} {input:q}"
-            " && bcftools index -t {output.vcf:q}) > {log:q} 2>&1"
+        script:
+            "../scripts/gather_vcf.py"
 
 else:
 
