@@ -52,6 +52,8 @@ def test_site_builds_strict_and_offline(tmp_path: Path) -> None:
     assert (site / "index.html").is_file()
     api = (site / "api" / "sequence" / "index.html").read_text()
     assert "one_hot_encode" in api  # the reference is rendered from the docstrings
+    runs = (site / "api" / "runs" / "index.html").read_text()
+    assert "<code>seqcnn.io</code>" in runs and ":mod:<code" not in runs  # docs/hooks.py
     for picture in (DOCS / "img").glob("*.png"):
         assert (site / "img" / picture.name).is_file(), picture.name
 
