@@ -173,3 +173,31 @@ def test_test_config_end_to_end_equals_the_commands_by_hand(tmp_path: Path) -> N
     gathered = results / "score_variants" / "demo.vcf.gz"
     assert (results / "score_variants" / "demo.vcf.gz.tbi").is_file()
     assert records(gathered) == records(hand / "v.vcf.gz")
+
+
+def test_fasta_pair_and_bed_samples_get_the_right_options(tmp_path: Path) -> None:
+    work = _test_workdir(tmp_path)
+    sheet = work / "config" / "samples.tsv"
+    header = sheet.read_text().splitlines()[0]
+    rows = {
+        "pair": ["tests/data/toy_pos.fa", "", "", "tests/data/toy_neg.fa", "", "", "", ""],
+        "peaks": [
+            "tests/data/tiny_peaks.narrowPeak", "", "", "gc", "tests/data/tiny_genome.fa",
+            "", "chrA:1-101", "dilated",
+        ],
+    }  # fmt: skip
+    sheet.write_text(
+        header + "\n" + "".join(f"{k}\t" + "\t".join(v) + "\n" for k, v in rows.items())
+    )
+    dry = _snakemake("-n", "-p", "-s", str(SNAKEFILE), "--directory", str(work))
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    train = {
+        m[1]: m[0] for m in re.finditer(r"seqcnn train .*?--out results/train/(\w+) .*", dry.stdout)
+    }
+    assert "--negatives 'tests/data/toy_neg.fa'" in train["pair"].replace(str(ROOT) + "/", "")
+    assert "--fasta" not in train["pair"]  # sequences need no genome
+    assert "--fasta" in train["peaks"] and "--model dilated" in train["peaks"]
+    counts = _job_counts(dry.stdout)
+    # no VCF: nothing to score; regions: one mutation-map job for the BED sample only
+    assert "gather_variants" not in counts and counts["mutation_map"] == 1
+    assert counts["train"] == counts["report"] == 2
