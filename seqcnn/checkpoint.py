@@ -51,7 +51,7 @@ FORMAT_VERSION = 1
 
 #: Training options that may differ on ``--resume`` (they change where and how fast training
 #: runs, not what it computes); any other difference from the checkpoint's options is refused.
-RESUME_MAY_CHANGE = ("threads", "verbose", "device")
+RESUME_MAY_CHANGE = ("threads", "verbose", "device", "compile")
 
 # safetensors limits the header to 100 MB; a larger declared length means a foreign file.
 _MAX_HEADER = 100_000_000

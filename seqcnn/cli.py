@@ -157,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continue an interrupted run in RUN with its own options (options that differ are "
-        "refused, except --threads, --device, --quiet)",
+        "refused, except --threads, --device, --compile, --quiet)",
     )
     p.add_argument(
         "--config", metavar="FILE.yaml", help="options as YAML (command-line options win)"
