@@ -1338,6 +1338,7 @@ def motifs_run(
                 "label": f"#{rank[i]} {name} ({int(pwms.sites[i])} sites{inf})",
                 "match": match,
                 "match_label": describe(name) + flipped,
+                "offset": None if match is None else int(row["offset"]),
             }
         )
     files["overview"] = plot_motif_overview(

@@ -398,7 +398,10 @@ def plot_motif_overview(
     rows : list of dict
         In the order to draw, each with ``pwm`` (np.ndarray (4, w): the filter's PWM), ``label``
         (str, drawn above it), and optionally ``match`` (np.ndarray (4, w): the matched PWM,
-        already on the filter's strand) and ``match_label`` (str).
+        already on the filter's strand), ``match_label`` (str) and ``offset`` (int: the column
+        of ``match`` where the filter's first column aligns, TomTom's offset; negative when the
+        filter starts before the match). With an offset the two logos share x coordinates
+        (the match's columns, from 1), so aligned letters sit one above the other.
     path : str or os.PathLike
         The picture (PNG, SVG, PDF by suffix).
     title : str, optional
@@ -410,25 +413,40 @@ def plot_motif_overview(
     """
     if not rows:
         raise InputError("motif overview: no filters to draw")
-    widest = max(
-        [r["pwm"].shape[1] for r in rows]
-        + [r["match"].shape[1] for r in rows if r.get("match") is not None]
-    )
+    spans = []
+    for row in rows:
+        wq = row["pwm"].shape[1]
+        match, offset = row.get("match"), row.get("offset")
+        if match is None or offset is None:
+            wm = 0 if match is None else match.shape[1]
+            spans.append((1, 1, 1, max(wq, wm)))  # query start, match start, first x, width
+        else:
+            lo = min(1, 1 + offset)
+            hi = max(match.shape[1], offset + wq)
+            spans.append((1 + offset, 1, lo, hi - lo + 1))
+    widest = max(span[3] for span in spans)
     width = min(2 * (0.22 * widest + 0.8), 25.0)
     fig, (ax,) = new_figure(width, 1.45 * len(rows) + (0.4 if title else 0.0))
     ax.remove()
     axes = fig.subplots(len(rows), 2, squeeze=False)
-    for (left, right), row in zip(axes, rows, strict=True):
-        for ax, pwm, label in (
-            (left, row["pwm"], row["label"]),
-            (right, row.get("match"), row.get("match_label", "")),
+    for (left, right), row, (q0, m0, lo, _) in zip(axes, rows, spans, strict=True):
+        for ax, pwm, label, start in (
+            (left, row["pwm"], row["label"], q0),
+            (right, row.get("match"), row.get("match_label", ""), m0),
         ):
             if pwm is None or pwm.shape[1] == 0:
                 ax.axis("off")
                 ax.text(0.5, 0.5, label or "no match", ha="center", va="center", fontsize=8)
                 continue
-            draw_logo(ax, information_logo(pwm), ylim=(0.0, 2.0), ylabel="bits", engine="fast")
-            ax.set_xlim(0.5, widest + 0.5)
+            draw_logo(
+                ax,
+                information_logo(pwm),
+                first_position=start,
+                ylim=(0.0, 2.0),
+                ylabel="bits",
+                engine="fast",
+            )
+            ax.set_xlim(lo - 0.5, lo + widest - 0.5)
             ax.set_title(label, fontsize=8, loc="left")
             ax.tick_params(labelsize=7)
     if title:
