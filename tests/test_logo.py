@@ -103,3 +103,25 @@ def test_long_logo_is_fast(tmp_path):
     assert elapsed < 5.0  # logomaker needs about 14 s for this on the same machine
     out = plot_logo(values, tmp_path / "long.png", row_length=250)
     assert out.stat().st_size > 0
+
+
+def test_overview_aligns_filter_and_match(tmp_path, monkeypatch):
+    from seqcnn.plot import logo
+
+    match = np.eye(4)[:, [0, 1, 2, 3, 0, 1]]
+    query = match[:, 2:5]  # aligned at the match's third column: TomTom offset 2
+    drawn = []
+    save = logo.save_figure
+    monkeypatch.setattr(logo, "save_figure", lambda fig, path: drawn.append(fig) or save(fig, path))
+    out = logo.plot_motif_overview(
+        [{"pwm": query, "label": "f", "match": match, "match_label": "m", "offset": 2}],
+        tmp_path / "overview.svg",
+    )
+    assert out.read_bytes().startswith(b"<?xml")
+    left, right = drawn[0].axes
+    assert left.get_xlim() == right.get_xlim()
+    q_x = sorted(p.get_extents().x0 for p in left.collections[0].get_paths())
+    m_x = sorted(p.get_extents().x0 for p in right.collections[0].get_paths())
+    np.testing.assert_allclose(q_x, m_x[2:5])  # the filter's letters sit on columns 3 to 5
+    with pytest.raises(InputError):
+        logo.plot_motif_overview([], tmp_path / "x.png")
