@@ -362,3 +362,19 @@ def test_motifs_verb_end_to_end(tmp_path, jaspar):
     assert abs(meme.background.sum() - 1) < 1e-12
     assert sorted(p.name for p in (out / "logos").iterdir()) == [f"filter{i}.png" for i in range(4)]
     assert (out / "overview.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_database_from_a_file(data_dir, tmp_path):
+    pytest.importorskip("pyjaspar")
+    path = data_dir / "motifs" / "JASPAR2024_CORE_vertebrates_nonredundant.meme"
+    db = M.load_database(path)
+    assert len(db) == 879 and db.source == str(path)
+    ctcf = [m.name for m in db.motifs].index("MA0139.2")
+    assert db.motifs[ctcf].alt_name == "CTCF" and "zinc finger" in db.families[ctcf]
+    other = tmp_path / "mine.meme"
+    other.write_text("MEME version 4\n\nMOTIF m1\nletter-probability matrix: w= 1\n1 0 0 0\n")
+    mine = M.load_database(other)
+    assert [m.name for m in mine.motifs] == ["m1"] and mine.families == [""]
+    other.write_text("MEME version 4\n")
+    with pytest.raises(InputError, match="no motifs"):
+        M.load_database(other)
