@@ -345,7 +345,6 @@ def _strand_list(model: nn.Module, strands: str) -> int:
 
 
 def _batches(
-    model: nn.Module,
     first: FirstConv,
     X: torch.Tensor,
     n_strands: int,
@@ -387,6 +386,12 @@ def _batches(
                 windows.reshape(b, s, 4, n_win, k),
                 act.reshape(b, s, act.shape[1], n_win),
             )
+
+
+def _drop_empty(windows: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+    """Activations with windows that hold no base (padding, ``N``) set to minus infinity."""
+    real = windows.sum(dim=(2, 4)) > 0  # (B, S, W)
+    return act.masked_fill(~real[:, :, None, :], -torch.inf)
 
 
 class _Session:
@@ -445,7 +450,7 @@ def filter_activations(
         first = find_first_conv(model, X[:2])
         out = [
             act.cpu()
-            for _, act in _batches(model, first, X, n_strands, batch_size, dev, verbose, "filters")
+            for _, act in _batches(first, X, n_strands, batch_size, dev, verbose, "filters")
         ]
     return torch.cat(out)
 
@@ -595,8 +600,9 @@ def filter_pwms(
         counts = torch.zeros(n_f, 4, k, dtype=torch.float64, device=dev)
         sites = torch.zeros(n_f, dtype=torch.int64, device=dev)
         top = torch.full((n_f,), -torch.inf, dtype=torch.float64, device=dev)
-        batches = _batches(model, first, X, n_strands, batch_size, dev, verbose, "activations")
+        batches = _batches(first, X, n_strands, batch_size, dev, verbose, "activations")
         for windows, act in batches:
+            act = _drop_empty(windows, act)
             b, s, _, n_win = act.shape
             per_seq = act.permute(0, 2, 1, 3).reshape(b, n_f, s * n_win)  # (B, F, S*W)
             best, where = per_seq.max(dim=-1)
@@ -609,8 +615,9 @@ def filter_pwms(
                 sites += mask.sum(dim=(0, 1, 3)).long()
         if method == "basset":
             cut = (threshold * top).clamp(min=0.0).float()
-            batches = _batches(model, first, X, n_strands, batch_size, dev, verbose, "windows")
+            batches = _batches(first, X, n_strands, batch_size, dev, verbose, "windows")
             for windows, act in batches:
+                act = _drop_empty(windows, act)
                 mask = (act > cut[None, None, :, None]).to(windows.dtype)
                 counts += torch.einsum("bsfj,bscjk->fck", mask, windows).double()
                 sites += mask.sum(dim=(0, 1, 3)).long()

@@ -133,6 +133,14 @@ def test_padding_and_n_add_nothing():
     assert counts.sum(axis=0).min() < 2  # some columns saw fewer than two letters
     pwm = res.pwms[0]
     np.testing.assert_allclose(pwm.sum(axis=0), 1.0)
+    # a filter that is positive everywhere (bias only) still needs a base in its window:
+    # an all-N sequence supports nothing, whatever the recipe
+    with torch.no_grad():
+        model.conv.weight[0] = 0.0
+        model.conv.bias[0] = 1.0
+    x = one_hot_encode(["ACGTACGTAC", "NNNNNNNNNN"])
+    assert M.filter_pwms(model, x, "deepbind").sites[0] == 1
+    assert M.filter_pwms(model, x, "basset").sites[0] == 15  # windows with at least one base
 
 
 def test_information_content_and_trimming():
