@@ -102,15 +102,17 @@ def test_check_mechanism_reports_a_failing_command(tmp_path: Path) -> None:
     assert "exited 1" in errors[0] and "not a run directory" in errors[0]
 
 
+# each runs real commands on small subsets (15-90 s): slow, but what keeps the pages honest
 TUTORIALS = [
-    pytest.param("quickstart.md", marks=pytest.mark.slow),  # seqcnn demo: about a minute
+    "quickstart.md",  # seqcnn demo
     "tutorial-variants.md",
     "tutorial-images.md",
-    pytest.param("tutorial-motifs.md", marks=pytest.mark.slow),  # memelite's numba compile
+    "tutorial-motifs.md",  # memelite's numba compile
     "tutorial-workflow.md",
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TUTORIALS)
 def test_tutorial_commands_run(name: str) -> None:
     page = DOCS / name
