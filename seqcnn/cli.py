@@ -917,6 +917,10 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for headers that record it
     import warnings
 
+    from seqcnn.utils import steady_heap
+
+    steady_heap()  # memory stays at what is in use over long loops (see its docstring)
+
     from seqcnn.exceptions import MissingDependencyError, SeqcnnError
 
     shown: set[str] = set()

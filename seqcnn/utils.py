@@ -169,3 +169,28 @@ def atomic_output_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def steady_heap(threshold: int = 1 << 20) -> bool:
+    """Serve allocations of ``threshold`` bytes and more from their own memory maps (glibc).
+
+    glibc raises its map threshold each time a large block is freed, after which such
+    blocks come from the heap, which then grows with every batch of a long loop instead of
+    reusing memory: 40,000 x 1 kb sequences trained to a 3.4 GB peak where 0.5 GB is in use.
+    A fixed threshold keeps the peak at what is in use. Called by the ``seqcnn`` command;
+    a no-op (``False``) off glibc or when ``MALLOC_MMAP_THRESHOLD_`` is set by the user.
+
+    Examples
+    --------
+    >>> steady_heap() in (True, False)
+    True
+    """
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_") is not None:
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, int(threshold)))  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
