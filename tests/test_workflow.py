@@ -82,14 +82,18 @@ def test_test_config_plans_every_step(tmp_path: Path) -> None:
     # demo.vcf has two chromosomes: two split and two scoring jobs, one gather
     assert counts == {
         "all": 1, "train": 1, "evaluate": 1, "motifs": 1, "split_vcf": 2,
-        "score_variants_shard": 2, "gather_variants": 1, "mutation_map": 1, "report": 1,
-        "summary": 1, "total": 12,
+        "score_variants_shard": 2, "gather_variants": 1, "strongest_variants": 1,
+        "mutation_map": 1, "report": 1, "summary": 1, "total": 13,
     }  # fmt: skip
     unsharded = _test_workdir(tmp_path / "none", score_variants="{scatter: none}")
     dry = _snakemake("-n", "-s", str(SNAKEFILE), "--directory", str(unsharded))
     assert dry.returncode == 0, dry.stderr
     counts = _job_counts(dry.stdout)
     assert counts["score_variants"] == 1 and "split_vcf" not in counts
+    off = _test_workdir(tmp_path / "off", score_variants="{enabled: false}")
+    dry = _snakemake("-n", "-s", str(SNAKEFILE), "--directory", str(off))
+    counts = _job_counts(dry.stdout)  # maps of the VCF's first variants, nothing scored
+    assert counts["mutation_map"] == 1 and "strongest_variants" not in counts
 
 
 def test_wrong_key_fails_with_the_schema_message(tmp_path: Path) -> None:
@@ -130,6 +134,7 @@ def test_encode_config_plans_every_job(data_dir: Path, profile: str | None) -> N
     assert counts["summary"] == 1
     # three experiments carry the chr1 eQTL VCF: one chromosome each
     assert counts["gather_variants"] == counts["mutation_map"] == 3
+    assert counts["strongest_variants"] == 3 and counts["total"] == 57
     if profile:
         assert dry.stdout.count("gpu=1") == 10
 

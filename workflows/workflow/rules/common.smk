@@ -158,12 +158,17 @@ def map_inputs(wildcards):
         "genome": sample_path(wildcards.sample, "genome"),
     }
     if sample_path(wildcards.sample, "vcf") and config["mutation_map"]["max_maps"] > 0:
-        found["vcf"] = sample_path(wildcards.sample, "vcf")
+        # the strongest scored variants when they are scored, else the first of the VCF
+        found["vcf"] = (
+            f"results/mutation_map/{wildcards.sample}.strongest.vcf"
+            if has_variants(wildcards.sample)
+            else sample_path(wildcards.sample, "vcf")
+        )
     return found
 
 
 def map_commands(wildcards, input, output, threads):
-    """One seqcnn mutation-map call for the first variants of the VCF, one per region."""
+    """One seqcnn mutation-map call for the chosen variants of the VCF, one per region."""
     common = (
         f"--fasta '{input.genome}' --threads {threads} --quiet"
         f" {config['mutation_map']['extra']}"
