@@ -17,6 +17,8 @@ Sections (``--only a,b``; all by default):
 - ``scan``: ``seqcnn predict RUN --fasta G --bed windows.bed`` over sliding windows of the
   genome slice: the share of the command's wall time spent in the model's forward calls
   (timed by hooks on the loaded model, inside that run). Target >= 80%.
+- ``variants``: ``score_variants_run`` on 100,000 random SNVs of the genome slice vs a plain
+  cyvcf2 + pyfaidx + numpy + PyTorch loop; the same ALT - REF logits. Target >= 3x.
 - ``memory``: peak resident memory of ``seqcnn train --negatives shuffle`` on 40,000 x
   1,000 bp (``--quick``: 4,000) in a child process, per training base, above the baseline of
   a child that imports the same modules (``VmHWM``), and as the slope between n/4 and n
@@ -53,7 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SEQCNN_DATA_DIR", REPO.parent / "shared" / "data"))
 GENOME_SLICE = DATA / "genome-slice" / "baskerville_hg38_chr1_first1Mb.fa.gz"
 LOWER_IS_BETTER = ("memory", "predict-memory")
-SECTIONS = ("encoding", "training", "batches", "scan", "memory", "predict-memory")
+SECTIONS = ("encoding", "training", "batches", "scan", "variants", "memory", "predict-memory")
 RESULTS: list[dict[str, Any]] = []
 FAILED: list[str] = []
 
@@ -620,6 +622,102 @@ def bench_predict_memory(args) -> None:
     )
 
 
+# ---------------------------------------------------------------------------- variants
+def plain_variant_loop(model, vcf_path: Path, length: int, batch: int) -> np.ndarray:
+    """The plain pipeline: cyvcf2 records, a pyfaidx window per variant, numpy one-hot,
+    batched PyTorch forwards of REF and ALT windows; ALT - REF logits (first target)."""
+    import cyvcf2
+    import pyfaidx
+
+    fa = pyfaidx.Fasta(str(GENOME_SLICE), as_raw=True)
+    c = length // 2
+    lut = _NP_LUT.astype(np.float32)
+    deltas: list[np.ndarray] = []
+    refs: list[str] = []
+    alts: list[str] = []
+
+    def flush() -> None:
+        x_ref = torch.from_numpy(
+            lut[np.frombuffer("".join(refs).encode(), np.uint8)].reshape(len(refs), length, 4)
+        ).transpose(1, 2)
+        x_alt = torch.from_numpy(
+            lut[np.frombuffer("".join(alts).encode(), np.uint8)].reshape(len(alts), length, 4)
+        ).transpose(1, 2)
+        with torch.inference_mode():
+            deltas.append((model(x_alt) - model(x_ref))[:, 0].numpy())
+        refs.clear()
+        alts.clear()
+
+    for v in cyvcf2.VCF(str(vcf_path)):
+        start = v.POS - 1 - c
+        window = fa[v.CHROM][start : start + length]
+        refs.append(window)
+        alts.append(window[:c] + v.ALT[0] + window[c + 1 :])
+        if len(refs) == batch:
+            flush()
+    if refs:
+        flush()
+    return np.concatenate(deltas)
+
+
+def bench_variants(args) -> None:
+    import pandas as pd
+
+    from seqcnn import checkpoint
+    from seqcnn.io import Genome
+    from seqcnn.runs import score_variants_run
+
+    n = 2_000 if args.quick else 100_000
+    length, batch = 101, 1024
+    run = _untrained_run(Path(tempfile.mkdtemp()) / "run", length=length)
+    model, _ = checkpoint.load_run(run)
+    model.eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        genome = Genome(GENOME_SLICE, cache_dir=tmp / "cache")
+        bases = genome.codes("chr1")
+        rng = np.random.default_rng(0)
+        pos0 = np.sort(rng.choice(np.arange(1000, 999_000), size=3 * n, replace=False))
+        ref = np.char.upper(bases[pos0].view("S1").astype(str))
+        pos0, ref = pos0[np.isin(ref, list("ACGT"))][:n], ref[np.isin(ref, list("ACGT"))][:n]
+        shift = rng.integers(1, 4, size=n)
+        alt = np.array(list("ACGT"))[(np.searchsorted(list("ACGT"), ref) + shift) % 4]
+        vcf = tmp / "snvs.vcf"
+        with open(vcf, "w") as fh:
+            fh.write("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=1000000>\n")
+            fh.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+            fh.writelines(
+                f"chr1\t{p + 1}\tv{i}\t{r}\t{a}\t.\t.\t.\n"
+                for i, (p, r, a) in enumerate(zip(pos0.tolist(), ref, alt, strict=True))
+            )
+        out = tmp / "effects.tsv"
+        os.environ["SEQCNN_CACHE_DIR"] = str(tmp / "cache")
+        try:
+            t = time.perf_counter()
+            score_variants_run(run, vcf, GENOME_SLICE, out, batch_size=batch, device="cpu")
+            t_ours = time.perf_counter() - t
+        finally:
+            os.environ.pop("SEQCNN_CACHE_DIR")
+        t = time.perf_counter()
+        plain = plain_variant_loop(model, vcf, length, batch)
+        t_plain = time.perf_counter() - t
+        got = pd.read_csv(out, sep="\t", comment="#")
+    delta = got[[c for c in got.columns if c.endswith("_delta")][0]].to_numpy()
+    ok = len(got) == n and (got["status"] == "ok").all()
+    ok = ok and np.allclose(delta, plain, atol=1e-5)
+    report(
+        section="variants",
+        what="score-variants vs cyvcf2 + pyfaidx + PyTorch loop",
+        case=f"{n:,} SNVs on the genome slice, {length} bp windows, deepbind, batch {batch}",
+        seqcnn_s=t_ours,
+        baseline_s=t_plain,
+        ratio=t_plain / t_ours,
+        target=3.0,
+        check=check(ok, "variant scores"),
+        variants_per_s=n / t_ours,
+    )
+
+
 # ---------------------------------------------------------------------------- main
 def table() -> str:
     lines = [
@@ -675,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         "training": bench_training,
         "batches": bench_batches,
         "scan": bench_scan,
+        "variants": bench_variants,
         "memory": bench_memory,
         "predict-memory": bench_predict_memory,
     }
