@@ -14,7 +14,7 @@ from pathlib import Path
 from seqcnn.checkpoint import prepare_run_dir
 from seqcnn.data_files import demo_data_dir
 from seqcnn.inputs import DataOptions
-from seqcnn.runs import evaluate_run, predict_run, score_variants_run, train_run
+from seqcnn.runs import evaluate_run, motifs_run, predict_run, score_variants_run, train_run
 from seqcnn.train import TrainConfig
 
 
@@ -27,7 +27,8 @@ def run_demo(out: str | Path = "seqcnn-demo", force: bool = False, epochs: int =
 
     Outputs: ``OUT/run/`` (run directory), ``OUT/evaluation/`` (metrics.json, ROC and PR
     curves), ``OUT/predictions.tsv``, ``OUT/variants/`` (a VCF of variants in and around planted
-    sites, their effects as TSV and as an annotated, indexed VCF.gz).
+    sites, their effects as TSV and as an annotated, indexed VCF.gz), ``OUT/mutation_map.png``,
+    ``OUT/motifs/`` (the filters as PWMs and logos, with their JASPAR matches).
     """
     t0 = time.perf_counter()
     out = prepare_run_dir(out, force=force)
@@ -36,7 +37,7 @@ def run_demo(out: str | Path = "seqcnn-demo", force: bool = False, epochs: int =
         f"seqcnn demo: simulated data from {src}: 101 bp sequences, CTCF sites (JASPAR "
         "MA0139.2) planted in background sequence; 3000 train / 500 valid / 500 test"
     )
-    _say("[1/5] training DeepBind (seqcnn train)")
+    _say("[1/6] training DeepBind (seqcnn train)")
     train_run(
         src / "train.tsv.gz",
         out / "run",
@@ -46,14 +47,16 @@ def run_demo(out: str | Path = "seqcnn-demo", force: bool = False, epochs: int =
         test=src / "test.tsv.gz",
         force=True,
     )
-    _say("[2/5] evaluating on the test split (seqcnn evaluate)")
+    _say("[2/6] evaluating on the test split (seqcnn evaluate)")
     metrics = evaluate_run(out / "run", src / "test.tsv.gz", out / "evaluation")
-    _say("[3/5] scoring the test sequences (seqcnn predict)")
+    _say("[3/6] scoring the test sequences (seqcnn predict)")
     predict_run(out / "run", src / "test.tsv.gz", out / "predictions.tsv")
-    _say("[4/5] variants in and around planted sites (seqcnn score-variants)")
+    _say("[4/6] variants in and around planted sites (seqcnn score-variants)")
     effects = variant_step(out / "run", src, out / "variants")
-    _say("[5/5] a mutation map of one variant inside a planted site (seqcnn mutation-map)")
+    _say("[5/6] a mutation map of one variant inside a planted site (seqcnn mutation-map)")
     mapped = mutation_map_step(out / "run", out / "variants", out / "mutation_map.png")
+    _say("[6/6] the learned filters as motifs, matched to JASPAR 2024 (seqcnn motifs)")
+    found = motifs_step(out / "run", src, out / "motifs")
     _say(
         f"\ndone in {time.perf_counter() - t0:.0f} s. Test AUROC {metrics['auroc']:.3f}, "
         f"AUPRC {metrics['auprc']:.3f} (a scan with the true motif scores 0.931).\n"
@@ -65,7 +68,8 @@ def run_demo(out: str | Path = "seqcnn-demo", force: bool = False, epochs: int =
         f"  variants/        demo_sequences.fa, demo_variants.vcf (variants in and around\n"
         f"                   planted sites), variant_effects.tsv and .vcf.gz (+ .tbi)\n"
         f"  mutation_map.png every substitution's effect around {mapped} (+ .tsv)\n"
-        f"{effects}"
+        f"  motifs/          motifs.meme, matches.tsv, logos/, overview.png\n"
+        f"{effects}\n{found}"
     )
     return metrics
 
@@ -181,3 +185,15 @@ def mutation_map_step(run_dir: Path, variants: Path, out: Path) -> str:
         run_dir, out, vcf=variants / "mapped_variant.vcf", fasta=variants / "demo_sequences.fa"
     )
     return best[2]
+
+
+def motifs_step(run_dir: Path, src: Path, out: Path) -> str:
+    """``seqcnn motifs`` on the test split; says whether a significant match is the planted CTCF."""
+    result = motifs_run(run_dir, src / "test.tsv.gz", out, verbose=False)
+    best = result["top"][0]
+    planted = "CTCF" in str(best["target_name"]).upper()
+    return (
+        f"motifs: {result['n_significant']} of {result['n_filters']} filters match a JASPAR "
+        f"matrix significantly; the most influential one: {best['target']} "
+        f"{best['target_name']}" + (" (the planted CTCF motif)" if planted else "")
+    )

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from seqcnn.exceptions import ConfigError, InputError, require
+from seqcnn.sequence import reverse_complement_onehot
 
 if TYPE_CHECKING:  # pragma: no cover
     import os
@@ -370,7 +371,7 @@ def _batches(
         ):
             x = X[start : start + batch_size].to(device, torch.float32)
             if n_strands == 2:
-                x = torch.stack([x, x.flip(-2, -1)], dim=1)
+                x = torch.stack([x, reverse_complement_onehot(x)], dim=1)
             else:
                 x = x[:, None]
             b, s, _, length = x.shape
