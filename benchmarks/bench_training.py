@@ -40,10 +40,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqcnn.datasets import Tensors
 from seqcnn.models import count_parameters, create_model
 from seqcnn.predict import predict
 from seqcnn.sequence import one_hot_encode
-from seqcnn.datasets import Tensors
 from seqcnn.train import TrainConfig, Trainer
 
 BATCH = 128

@@ -6,29 +6,41 @@
 - :func:`read_examples`: one file -> a :class:`~seqcnn.io.SequenceTable` or an
   :class:`ImageSet`;
 - the task implied by labels, training sets with negatives, and evaluation sets completed with
-  shuffled negatives when they hold only positives.
+  shuffled negatives when they hold only positives;
+- :func:`read_blocks`: an input read in blocks (streamed for FASTA and BED), for prediction in
+  bounded memory and ``--shard i/n``; :class:`RecordOddities`: what is accepted but odd, counted
+  for one warning per kind.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from seqcnn.datasets import ShuffledNegatives, Tensors
 from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.io import SequenceTable, check_both_classes, infer_task, read_table, validate_binary
-from seqcnn.io.fasta import read_labelled_fasta
+from seqcnn.io.bed import read_bed, windows
+from seqcnn.io.fasta import iter_fasta_records, read_labelled_fasta
+from seqcnn.io.genome import Genome
 from seqcnn.metrics import SIGMOID_TASKS, TABLE_TASKS
 from seqcnn.negatives import NEGATIVE_KINDS, read_intervals
 from seqcnn.sequence import CompactOneHot, sequence_bytes
 
 __all__ = [
     "NEGATIVE_KINDS",
+    "SHARD_BLOCK",
+    "RecordOddities",
+    "class_imbalance_message",
+    "parse_shard",
+    "read_blocks",
     "DataOptions",
     "ImageSet",
     "file_kind",
@@ -280,3 +292,183 @@ def check_targets(table: SequenceTable, targets: list[str], path) -> None:
             f"the model predicts {len(targets)} targets ({', '.join(targets)})",
             path=path,
         )
+
+
+# ---------------------------------------------------------------------------- blocks
+#: Records per block when predicting: blocks are read, scored and written one at a time (so
+#: memory does not grow with the input), and ``shard="i/n"`` scores blocks i-1, i-1+n, ...
+SHARD_BLOCK = 8192
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"i/n"`` (1 <= i <= n) as ``(i - 1, n)``; ``None`` is ``(0, 1)``: everything.
+
+    Examples
+    --------
+    >>> parse_shard("2/4"), parse_shard(None)
+    ((1, 4), (0, 1))
+    """
+    if text is None:
+        return 0, 1
+    try:
+        i, n = (int(v) for v in str(text).split("/"))
+    except ValueError:
+        i = n = 0
+    if not 1 <= i <= n:
+        raise ConfigError(f"shard {text!r} is not valid; use i/n with 1 <= i <= n, e.g. 1/4")
+    return i - 1, n
+
+
+_NOT_ACGT = str.maketrans("", "", "ACGTacgt")
+_NOT_N = str.maketrans("", "", "Nn")
+
+
+class RecordOddities:
+    """Counts of records that are accepted but odd, for one warning per kind at the end.
+
+    Kinds: IUPAC codes other than N (encoded as all-zero columns when the run's ``ambiguous``
+    mode is ``"zero"``), records with no A, C, G or T at all (all N), records shorter than
+    the model's input (padded with N), and ids seen before. Ids are remembered as 64-bit
+    hashes, 8 bytes a record.
+    """
+
+    def __init__(self, input_length: int = 0, ambiguous: str = "zero") -> None:
+        self.input_length, self.ambiguous = int(input_length or 0), ambiguous
+        self.total = 0
+        self.counts: dict[str, int] = {}
+        self.first: dict[str, str] = {}
+        self.seen = np.zeros(0, dtype=np.uint64)
+
+    def _count(self, kind: str, flags: np.ndarray, ids: list[str]) -> None:
+        n = int(flags.sum())
+        if n:
+            self.counts[kind] = self.counts.get(kind, 0) + n
+            self.first.setdefault(kind, str(ids[int(np.flatnonzero(flags)[0])]))
+
+    def add(self, ids: list[str], sequences: list[str]) -> None:
+        """Count the oddities of a block of records."""
+        n = len(ids)
+        self.total += n
+        rest = [s.translate(_NOT_ACGT) for s in sequences]  # what is not A, C, G or T
+        if self.ambiguous == "zero":
+            iupac = np.fromiter((bool(r.translate(_NOT_N)) for r in rest), bool, count=n)
+            self._count("iupac", iupac, ids)
+        no_base = np.fromiter(map(len, rest), np.int64, count=n) == np.fromiter(
+            map(len, sequences), np.int64, count=n
+        )
+        self._count("all_n", no_base, ids)
+        if self.input_length:
+            lengths = np.fromiter(map(len, sequences), np.int64, count=len(sequences))
+            self._count("short", lengths < self.input_length, ids)
+        hashes = pd.util.hash_array(np.asarray(ids, dtype=object)).astype(np.uint64)
+        pos = np.minimum(np.searchsorted(self.seen, hashes), max(len(self.seen) - 1, 0))
+        before = self.seen[pos] == hashes if len(self.seen) else np.zeros(len(ids), bool)
+        self._count("duplicate", pd.Series(hashes).duplicated().to_numpy() | before, ids)
+        # two sorted runs: the stable sort merges them in linear time
+        merged = np.concatenate([self.seen, np.sort(hashes)])
+        merged.sort(kind="stable")
+        self.seen = merged
+
+    def messages(self, path: str | Path) -> list[str]:
+        """One line per kind of oddity found, with its count and first record."""
+        texts = {
+            "iupac": "hold IUPAC ambiguity codes (R, Y, K, M, S, W, B, D, H, V), encoded as "
+            "all-zero columns like N",
+            "all_n": "are all N (no A, C, G or T): they are scored as no sequence at all",
+            "short": f"are shorter than the model's input ({self.input_length} bp) and were "
+            "padded on the right with N",
+            "duplicate": "are duplicates of an id seen before (all rows are kept, in order)",
+        }
+        return [
+            f"{path}: {self.counts[k]} of {self.total} records {texts[k]} "
+            f"(first: {self.first[k]!r})"
+            for k in texts
+            if self.counts.get(k)
+        ]
+
+
+def class_imbalance_message(y: np.ndarray, targets: list[str], path) -> str | None:
+    """A warning when a binary target's rarer class is under 2% of the labelled examples."""
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    worst = None
+    for j, name in enumerate(targets[: y.shape[1]]):
+        col = y[:, j][~np.isnan(y[:, j])]
+        if not len(col):
+            continue
+        pos = int((col == 1).sum())
+        rare = min(pos, len(col) - pos)
+        if rare and rare / len(col) < 0.02 and (worst is None or rare / len(col) < worst[0]):
+            worst = (rare / len(col), name, pos, len(col))
+    if worst is None:
+        return None
+    _, name, pos, n = worst
+    return (
+        f"{path}: extreme class imbalance: target {name!r} has {pos} positives of {n} "
+        f"({100 * pos / n:.1f}%); the model may learn to predict one class (consider "
+        "--class-weight balanced and AUPRC)"
+    )
+
+
+def read_blocks(
+    data_path: Path, options: DataOptions, config: dict, strict: bool = False
+) -> Iterator[dict[str, Any]]:
+    """The input in blocks of :data:`SHARD_BLOCK` records, not yet encoded.
+
+    A block has ``ids`` and one of ``sequences`` (strings), ``windows`` (BED windows, with
+    their ``status`` and the ``genome``) or ``images`` (a tensor).
+    """
+    kind = file_kind(data_path)
+    if kind == "fasta" and options.labels is None:
+        ids: list[str] = []
+        seqs: list[str] = []
+        for record in iter_fasta_records(data_path):
+            ids.append(record.name)
+            seqs.append(record.sequence)
+            if len(ids) == SHARD_BLOCK:
+                yield {"ids": ids, "sequences": seqs}
+                ids, seqs = [], []
+        if ids:
+            yield {"ids": ids, "sequences": seqs}
+        return
+    if kind == "bed":
+        if options.genome is None:
+            raise ConfigError(
+                f"{data_path}: a BED input needs the reference genome: add --fasta GENOME.fa"
+            )
+        length = options.length or config["input"].get("length")
+        if not length:
+            raise ConfigError(f"{data_path}: predicting over BED windows needs --length N")
+        genome = Genome(options.genome)
+        win = windows(read_bed(data_path, skip_invalid=True), int(length))
+        status = genome.status(win["chrom"].to_numpy(), win["start"], win["end"])
+        status = np.where(win["status"].to_numpy() != "ok", win["status"].to_numpy(), status)
+        if strict and (status != "ok").any():
+            i = int(np.flatnonzero(status != "ok")[0])
+            raise InputError(
+                f"interval {win['chrom'].iloc[i]}:{win['peak_start'].iloc[i]}-"
+                f"{win['peak_end'].iloc[i]} cannot be scored ({status[i]}); --strict refuses "
+                f"the file ({int((status != 'ok').sum())} such records); without --strict "
+                "they are skipped and counted",
+                path=data_path,
+                line=int(win["line"].iloc[i]),
+            )
+        for s in range(0, len(win), SHARD_BLOCK):
+            part = win.iloc[s : s + SHARD_BLOCK]
+            yield {
+                "ids": part["name"].astype(str).tolist(),
+                "windows": part,
+                "status": status[s : s + SHARD_BLOCK],
+                "genome": genome,
+            }
+        return
+    subset = read_examples(data_path, options)  # tables, labelled FASTA, images: read whole
+    if isinstance(subset, ImageSet):
+        for s in range(0, len(subset), SHARD_BLOCK):
+            x = subset.x[s : s + SHARD_BLOCK]
+            yield {"ids": [str(i) for i in range(s, s + len(x))], "images": x}
+        return
+    for s in range(0, len(subset), SHARD_BLOCK):
+        yield {
+            "ids": subset.ids[s : s + SHARD_BLOCK],
+            "sequences": subset.sequences[s : s + SHARD_BLOCK],
+        }

@@ -478,7 +478,7 @@ def test_unexpected_failure_is_one_line_and_debug_shows_it(monkeypatch, capsys):
 
 def test_oddities_are_counted_across_blocks():
     """The counts behind the warnings: duplicates across blocks, IUPAC, all N, short."""
-    from seqcnn.runs import RecordOddities, class_imbalance_message
+    from seqcnn.inputs import RecordOddities, class_imbalance_message
 
     odd = RecordOddities(input_length=6)
     odd.add(["a", "b", "c"], ["ACGTAC", "ACGRYA", "nnnnnn"])

@@ -79,10 +79,10 @@ def small_run(tmp_path_factory):
 
 
 def test_predict_run_streams_blocks_and_scores_like_predict(small_run, tmp_path, monkeypatch):
-    from seqcnn import checkpoint, runs
+    from seqcnn import checkpoint, inputs, runs
     from seqcnn.metrics import sigmoid
 
-    monkeypatch.setattr(runs, "SHARD_BLOCK", 7)  # many blocks
+    monkeypatch.setattr(inputs, "SHARD_BLOCK", 7)  # many blocks
     seqs = random_fasta(tmp_path / "x.fa", 40, 30)
     summary = runs.predict_run(small_run, tmp_path / "x.fa", tmp_path / "out.tsv", batch_size=3)
     assert summary == {"n": 40, "skipped": {}, "shard": "1/1"}
@@ -135,7 +135,8 @@ def test_predict_run_over_bed_skips_and_counts_windows(small_run, tmp_path):
 
 def test_shards_from_two_processes_merge_to_the_unsharded_output(small_run, tmp_path):
     """Byte for byte: what scatter/gather (Snakemake, SLURM arrays) relies on."""
-    from seqcnn.runs import SHARD_BLOCK, merge_shards, predict_run
+    from seqcnn.inputs import SHARD_BLOCK
+    from seqcnn.runs import merge_shards, predict_run
 
     n = 2 * SHARD_BLOCK + 123  # three blocks: shard 1 gets two, shard 2 one
     random_fasta(tmp_path / "x.fa", n, 30, seed=3)

@@ -2,8 +2,9 @@
 
 A one-hot sequence ``(N, 4, L)`` in ACGT order is reverse-complemented by flipping the channel
 and length axes (:func:`seqcnn.sequence.reverse_complement_onehot`). :class:`BothStrands` runs
-a network on a sequence and on its reverse complement in one batch and merges the two scores with a pooling module (max or mean), so the
-result is the same for a sequence and its reverse complement and stays captum-safe.
+a network on a sequence and on its reverse complement in one batch and merges the two scores
+with a pooling module (max or mean), so the result is the same for a sequence and its reverse
+complement and stays captum-safe.
 """
 
 from __future__ import annotations
