@@ -351,3 +351,22 @@ def test_fcn_upsampling_starts_bilinear() -> None:
     assert up.shape == (1, 2, 128, 128)
     s = model.output_stride
     assert_close(up[..., s:-s, s:-s], torch.ones_like(up[..., s:-s, s:-s]))
+
+
+def test_meta_models_count_parameters_without_initialising_weights():
+    """list-models builds every model on the meta device: same counts, and none of the
+    reference initialisers (which import torch._dynamo, a second of start-up) run."""
+    import subprocess
+    import sys
+
+    from seqcnn.models import count_parameters, meta_model
+
+    for name in ("deepbind", "resbind", "lenet5"):
+        assert count_parameters(meta_model(name)) == count_parameters(create_model(name))
+    code = (
+        "import sys; from seqcnn.models import list_models, meta_model\n"
+        "[meta_model(n, n_outputs=10) for n in list_models()]\n"
+        "print('torch._dynamo' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

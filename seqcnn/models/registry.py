@@ -139,9 +139,13 @@ _INIT_OPS = frozenset(
 
 class _SkipInit(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if getattr(func, "__name__", None) in _INIT_OPS and args and args[0].is_meta:
-            return args[0]
-        return func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", None) in _INIT_OPS:
+            # torch.nn.init passes its tensor by keyword, Tensor methods by position
+            tensor = args[0] if args else kwargs.get("tensor")
+            if isinstance(tensor, torch.Tensor) and tensor.is_meta:
+                return tensor
+        return func(*args, **kwargs)
 
 
 def meta_model(name: str, **kwargs) -> nn.Module:
