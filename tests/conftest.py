@@ -44,3 +44,29 @@ def data_dir() -> Path:
 @pytest.fixture
 def test_data() -> Path:
     return TEST_DATA
+
+
+@pytest.fixture
+def peak_memory_kib():
+    """``peak_memory_kib(*argv)``: peak resident memory (VmHWM, KiB) of one ``seqcnn`` command
+    run in a fresh process (Linux only)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from seqcnn.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "print(int(hwm.split()[1]))\n"
+        "sys.exit(code)\n"
+    )
+
+    def run(*argv) -> int:
+        out = subprocess.run(
+            [sys.executable, "-c", code, *map(str, argv)], capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        return int(out.stdout.split()[-1])
+
+    return run

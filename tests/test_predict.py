@@ -216,3 +216,23 @@ def test_cuda_predict_matches_the_cpu():
     assert next(model.parameters()).device.type == "cpu"  # left where it was
     on_device = x.to("cuda")
     assert torch.allclose(cpu, predict(model, on_device, batch_size=64, device="cuda"), atol=1e-4)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_predict_memory_stays_flat_at_ten_times_the_records(small_run, tmp_path, peak_memory_kib):
+    """Streaming: 10x the records, the same peak memory within 20% (issue 10)."""
+    peaks = []
+    for n in (5_000, 50_000):
+        rng = np.random.default_rng(n)
+        seqs = rng.choice(np.frombuffer(b"ACGT", "S1"), size=(n, 200)).view("S200").ravel()
+        with open(tmp_path / f"s{n}.fa", "wb") as fh:
+            fh.writelines(b">r%d\n%s\n" % (i, s) for i, s in enumerate(seqs.tolist()))
+        peaks.append(
+            peak_memory_kib(
+                "predict", small_run, "--data", tmp_path / f"s{n}.fa", "-o",
+                tmp_path / f"p{n}.tsv", "--threads", "1", "--batch-size", "256",
+            )
+        )  # fmt: skip
+        assert len(pd.read_csv(tmp_path / f"p{n}.tsv", sep="\t")) == n
+    # reading the 50k x 200 bp whole as float32 one-hot alone would add ~160 MB
+    assert peaks[1] <= 1.2 * peaks[0], peaks

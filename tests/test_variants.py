@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import warnings
 
 import numpy as np
@@ -544,3 +545,37 @@ def test_one_region_of_an_indexed_vcf(genome, seq, tmp_path):
     pysam.tabix_index(str(bgz), preset="vcf")
     frame = score_variants(LinearOneHot(11, 1), VcfReader(bgz, region="chr1:50-120"), genome, 11)
     assert list(frame["id"]) == ["v60", "v100"] and (frame["status"] == "ok").all()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_score_variants_memory_stays_flat_at_ten_times_the_records(tmp_path, peak_memory_kib):
+    """Streaming: a VCF with 10x the records, the same peak memory within 20% (issue 10)."""
+    from seqcnn.inputs import DataOptions
+    from seqcnn.runs import train_run
+    from seqcnn.train import TrainConfig
+
+    rng = np.random.default_rng(0)
+    rows = ["".join(rng.choice(list("ACGT"), 101)) + f"\t{i % 2}" for i in range(64)]
+    (tmp_path / "t.tsv").write_text("sequence\tlabel\n" + "\n".join(rows) + "\n")
+    config = TrainConfig(epochs=1, verbose=False, device="cpu")
+    run = tmp_path / "run"
+    train_run(tmp_path / "t.tsv", run, DataOptions(), config, model_args={"n_filters": 4})
+    contig = random_seq(400_000, seed=1)
+    (tmp_path / "g.fa").write_text(">chr1\n" + contig + "\n")
+    peaks = []
+    for n in (2_000, 20_000):
+        pos = np.sort(rng.choice(np.arange(200, 399_800), size=n, replace=False))
+        records = [
+            ("chr1", p + 1, f"v{i}", contig[p], "ACGT"[("ACGT".index(contig[p]) + 1) % 4])
+            for i, p in enumerate(pos.tolist())
+        ]
+        vcf = write_vcf(tmp_path / f"v{n}.vcf", records)
+        out = tmp_path / f"e{n}.tsv"
+        peaks.append(
+            peak_memory_kib(
+                "score-variants", run, "--vcf", vcf, "--fasta", tmp_path / "g.fa", "-o", out,
+                "--threads", "1", "--quiet",
+            )
+        )  # fmt: skip
+        assert sum(1 for line in open(out) if not line.startswith("#")) == n + 1
+    assert peaks[1] <= 1.2 * peaks[0], peaks
