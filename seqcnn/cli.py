@@ -373,18 +373,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN")
     p.add_argument("--data", required=True, metavar="FILE", help="sequences (table, FASTA, BED)")
     p.add_argument("--out", "-o", required=True, metavar="OUT.npz")
+    from seqcnn.attribution import ATTRIBUTION_METHODS
+
     p.add_argument(
-        "--method",
-        default="deeplift",
-        choices=(
-            "ism",
-            "saliency",
-            "input-x-gradient",
-            "integrated-gradients",
-            "deeplift",
-            "deepliftshap",
-        ),
-        help="default deeplift",
+        "--method", default="deeplift", choices=ATTRIBUTION_METHODS, help="default deeplift"
     )
     p.add_argument(
         "--baselines",
