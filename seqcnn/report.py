@@ -848,10 +848,11 @@ def render_summary(facts: Sequence[dict], links: Sequence[str | None]) -> str:
             else:
                 cells.append(_cell(value))
         body.append("<tr>" + "".join(cells) + "</tr>")
+    counted = f"{len(facts)} experiment{'s' if len(facts) != 1 else ''}"
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>seqcnn summary · {len(facts)} experiments</title><style>{STYLE}</style>"
-        f"</head><body><h1>seqcnn summary</h1><p class='sub'>{len(facts)} experiments; each "
+        f"<title>seqcnn summary · {counted}</title><style>{STYLE}</style>"
+        f"</head><body><h1>seqcnn summary</h1><p class='sub'>{counted}; each "
         "name opens its report (a self-contained page).</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         f"<p class='note'>Written by seqcnn {_e(__version__)} (<code>seqcnn summary</code>).</p>"
