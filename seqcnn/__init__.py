@@ -30,6 +30,9 @@ _EXPORTS = {
     "predict": "seqcnn.predict",
     "ism": "seqcnn.attribution",
     "attribute": "seqcnn.attribution",
+    "score_variants": "seqcnn.variants",
+    "filter_pwms": "seqcnn.motifs",
+    "match_motifs": "seqcnn.motifs",
 }
 
 __all__ = ["__version__", *_EXPORTS]
