@@ -197,6 +197,9 @@ def train_run(
     if hasattr(train_data, "fixed"):
         fixed_train = train_data.fixed()
     metrics["train"] = trainer.evaluate(fixed_train)
+    # The training examples are not needed past this point: freed, the evaluation and the
+    # plots (matplotlib and its figures) do not add their memory on top of them.
+    del fixed_train, train_data, train_set
     for name, subset in eval_sets.items():
         if subset is not None:
             metrics[name] = trainer.evaluate(as_tensors(subset))
