@@ -113,6 +113,20 @@ def _parse_fai(path: Path) -> list[_Entry]:
     return entries
 
 
+def _contig_name(header: bytes, seen: set[str], path: Path, line: int) -> str:
+    """The contig name of a FASTA header line (its first word), checked new; added to ``seen``."""
+    words = header[1:].split()
+    if not words:
+        raise InputError("a FASTA header without a name", path=path, line=line)
+    name = words[0].decode("utf-8", errors="replace")
+    if name in seen:
+        raise InputError(
+            f"contig {name!r} appears twice; contig names must be unique", path=path, line=line
+        )
+    seen.add(name)
+    return name
+
+
 def _scan_fasta(path: Path) -> list[_Entry]:
     """Index a plain FASTA in one pass, as ``samtools faidx`` does (and as strictly).
 
@@ -136,17 +150,7 @@ def _scan_fasta(path: Path) -> list[_Entry]:
             n = len(line)
             if line[:1] == b">":
                 finish()
-                words = line[1:].split()
-                if not words:
-                    raise InputError("a FASTA header without a name", path=path, line=number)
-                name = words[0].decode("utf-8", errors="replace")
-                if name in seen:
-                    raise InputError(
-                        f"contig {name!r} appears twice; contig names must be unique",
-                        path=path,
-                        line=number,
-                    )
-                seen.add(name)
+                name = _contig_name(line, seen, path, number)
                 seq_offset, length, lb, lw, closed, blank_at = offset + n, 0, 0, 0, False, 0
             else:
                 bases = line.rstrip(b"\r\n")
@@ -276,17 +280,7 @@ def _pack_stream(src: Path, out, name_of_file: Path) -> list[_Entry]:
                 if line[:1] == b">":
                     if name is not None:
                         entries.append(_Entry(name, written - start, start, 0, 0))
-                    words = line[1:].split()
-                    if not words:
-                        raise InputError("a FASTA header without a name", path=src, line=number)
-                    name = words[0].decode("utf-8", errors="replace")
-                    if name in seen:
-                        raise InputError(
-                            f"contig {name!r} appears twice; contig names must be unique",
-                            path=src,
-                            line=number,
-                        )
-                    seen.add(name)
+                    name = _contig_name(line, seen, src, number)
                     start = written
                     continue
                 bases = line.rstrip(b"\r\n")
