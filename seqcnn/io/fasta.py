@@ -25,7 +25,7 @@ from seqcnn.io.table import (
     read_frame,
     select_targets,
 )
-from seqcnn.io.text import MAX_SEQUENCE_LENGTH, open_text, read_text, too_long
+from seqcnn.io.text import MAX_SEQUENCE_LENGTH, open_text, too_long
 from seqcnn.sequence import find_invalid
 
 __all__ = [
@@ -49,6 +49,8 @@ class FastaRecord(NamedTuple):
 
 def read_fasta_records(path: str | os.PathLike, check: bool = True) -> list[FastaRecord]:
     """Read every record of a FASTA file, with descriptions and line numbers.
+
+    The records of :func:`iter_fasta_records`, as a list.
 
     Parameters
     ----------
@@ -76,72 +78,14 @@ def read_fasta_records(path: str | os.PathLike, check: bool = True) -> list[Fast
     >>> [tuple(r) for r in read_fasta_records(p)]
     [('s1', 'first one', 'ACGTAC', 1), ('s2', '', 'GGG', 4)]
     """
-    p = Path(path)
-    text = read_text(p, "FASTA")
-    if not text.strip():
-        raise InputError("empty file (expected FASTA records: '>name' lines, then sequence)", p)
-    records: list[FastaRecord] = []
-    seq_lines: list[str] = []
-    seq_line_no: list[int] = []
-    name = description = None
-    header_line = total = 0
-    chunks: list[str] = []
-
-    def close() -> None:
-        if name is None:
-            return
-        if not chunks:
-            raise InputError(f"record {name!r} has no sequence", path=p, line=header_line)
-        records.append(FastaRecord(name, description, "".join(chunks), header_line))
-
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.strip()
-        if not line or line[0] in "#;":  # blank and comment lines
-            continue
-        if line[0] == ">":
-            close()
-            head = line[1:].strip()
-            if not head:
-                raise InputError("header line without a record name", path=p, line=number)
-            parts = head.split(None, 1)
-            name, description = parts[0], parts[1] if len(parts) > 1 else ""
-            header_line, chunks, total = number, [], 0
-        elif name is None:
-            raise InputError(
-                f"expected a FASTA header line starting with '>', found {line[:20]!r}",
-                path=p,
-                line=number,
-            )
-        else:
-            chunks.append(line)
-            total += len(line)
-            if total > MAX_SEQUENCE_LENGTH:
-                raise too_long(p, header_line, name)
-            if check:
-                seq_lines.append(line)
-                seq_line_no.append(number)
-    close()
-    if check and seq_lines:
-        bad = find_invalid(seq_lines)
-        if bad is not None:
-            i, pos, ch = bad
-            owner = max((r for r in records if r.line < seq_line_no[i]), key=lambda r: r.line)
-            hint = "; RNA (U) must be converted to DNA (T) first" if ch in "Uu" else ""
-            raise InputError(
-                f"record {owner.name!r}: invalid character {ch!r} at column {pos + 1}; "
-                "expected A C G T, N or another IUPAC code (R Y S W K M B D H V), in either "
-                f"case{hint}",
-                path=p,
-                line=seq_line_no[i],
-            )
-    return records
+    return list(iter_fasta_records(path, check=check))
 
 
 def iter_fasta_records(path: str | os.PathLike, check: bool = True) -> Iterator[FastaRecord]:
     """The records of a FASTA file one by one, read as a stream (memory stays flat).
 
-    The same records, checks and messages as :func:`read_fasta_records`, which holds them all;
-    an error is raised when the reader reaches the bad line.
+    :func:`read_fasta_records` is this, as a list. An error is raised when the reader reaches
+    the bad line.
 
     Examples
     --------
