@@ -160,6 +160,10 @@ def test_global_pool(dim: int) -> None:
     assert torch.allclose(both(x), torch.cat([flat.amax(-1), flat.mean(-1)], 1))
     assert GlobalPool(dim, "max", flatten=False)(x).shape == (*x.shape[:2], *(1,) * dim)
     assert GlobalPool(dim, "max")(x[..., :5]).shape == (2, 4)  # any size, call after call
+    # without gradients (predicting) the maximum is taken directly: the same values
+    grad = GlobalPool(dim, "maxavg")(x.requires_grad_())
+    with torch.no_grad():
+        assert torch.equal(GlobalPool(dim, "maxavg")(x), grad.detach())
 
 
 def test_mlp_head_puts_dropout_before_linear_layers() -> None:

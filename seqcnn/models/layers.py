@@ -448,7 +448,8 @@ class _GlobalMaxPool(nn.Module):
     """Max over all positions through an ``nn.MaxPool`` whose window is set to the input size.
 
     ``nn.AdaptiveMaxPool`` has no DeepLIFT rule in captum; ``nn.MaxPool1d/2d`` has one, so
-    the window is resized to the whole feature map at each call.
+    the window is resized to the whole feature map at each call. Without gradients (predicting)
+    the maximum is taken directly: no copy, and several times faster on the CPU.
     """
 
     def __init__(self, dim: int) -> None:
@@ -456,6 +457,8 @@ class _GlobalMaxPool(nn.Module):
         self.pool = _MAX_POOLS[dim](1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_grad_enabled():  # inference: the same maxima, without a copy
+            return x.amax(dim=tuple(range(2, x.ndim)), keepdim=True)
         size = tuple(x.shape[2:])
         self.pool.kernel_size = self.pool.stride = size if len(size) > 1 else size[0]
         return self.pool(x.clone())  # a private copy (see the module's docstring)
