@@ -13,6 +13,7 @@ Negatives and examples from genome intervals are in :mod:`seqcnn.negatives`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -231,6 +232,24 @@ class IntervalDataset(SequenceDataset):
             self._crops[rows] = view[rows, offset[rows]]
 
 
+class _BufferRows(Sequence):
+    """The first ``n`` rows of a ``(M, L)`` byte buffer, read as strings (a table's sequences
+    kept once, as bytes)."""
+
+    def __init__(self, buffer: np.ndarray, n: int) -> None:
+        self._buffer, self._n = buffer, n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        if not -self._n <= i < self._n:
+            raise IndexError(i)
+        return self._buffer[i % self._n].tobytes().decode("ascii")
+
+
 class ShuffledNegatives:
     """Labelled sequences plus dinucleotide-shuffled negatives of the positives.
 
@@ -286,6 +305,8 @@ class ShuffledNegatives:
         self._buffer = np.empty((n + k, width), dtype=np.uint8)
         sequence_bytes(table.sequences, length=width, names=table.ids, out=self._buffer[:n])
         self.x = CompactOneHot(torch.from_numpy(self._buffer))
+        if self._equal:  # the strings are no longer needed: read them back from the buffer
+            self.base = dataclasses.replace(table, sequences=_BufferRows(self._buffer, n))
         self.y = torch.zeros(n + k, 1)
         self.y[:n] = torch.from_numpy(np.asarray(table.labels, dtype=np.float32))
         self._drawn_for: int | None = None

@@ -159,6 +159,8 @@ def train_run(
 
     if images:
         model_args = {**_image_shape_args(spec.builder, train_set.x.shape[1:]), **model_args}
+    # The training table is in train_data now (as bytes): its strings are freed before training.
+    del train_set
     model_args = model_arguments(model, **{"n_outputs": n_outputs, **model_args})
     torch.manual_seed(config.seed)
     net = create_model(model, **model_args)
@@ -199,19 +201,23 @@ def train_run(
     metrics["train"] = trainer.evaluate(fixed_train)
     # The training examples are not needed past this point: freed, the evaluation and the
     # plots (matplotlib and its figures) do not add their memory on top of them.
-    del fixed_train, train_data, train_set
+    del fixed_train, train_data
+    plotted = None  # the last evaluation set's labels and scores, for the plots
     for name, subset in eval_sets.items():
         if subset is not None:
-            metrics[name] = trainer.evaluate(as_tensors(subset))
+            tensors = as_tensors(subset)
+            metrics[name], scores = trainer.evaluate_scores(tensors)
+            plotted = (name, tensors.y.numpy(), scores.numpy())
             given = valid if name == "valid" else test
             metrics[name]["file"] = str(given) if given else held_back(train, data, name)
+            del tensors
     metrics["best_epoch"] = trainer.best_epoch_
     metrics["seconds"] = round(time.perf_counter() - t_start, 1)
     if main:
         checkpoint.write_json(metrics, run_dir / checkpoint.METRICS)
         run_config["best_epoch"] = trainer.best_epoch_
         checkpoint.write_config(run_config, run_dir)
-        _plots(run_dir, trainer, eval_sets, task, targets)
+        _plots(run_dir, trainer, plotted, task, targets)
     return metrics
 
 
@@ -227,18 +233,18 @@ def _image_shape_args(builder, shape: tuple[int, ...]) -> dict[str, Any]:
     return {k: v for k, v in found.items() if k in params or takes_all}
 
 
-def _plots(run_dir: Path, trainer: Trainer, eval_sets: dict, task: str, targets: list[str]) -> None:
+def _plots(
+    run_dir: Path, trainer: Trainer, evaluated: tuple | None, task: str, targets: list[str]
+) -> None:
+    """The training curve, and ROC/PR (or confusion) plots of ``evaluated`` = ``(name, y,
+    scores)``, the last evaluation set (test if there is one, else valid)."""
     from seqcnn import plot
 
     plot.plot_history(trainer.history_, run_dir / "training_curve.png")
-    name, subset = next(
-        ((n, s) for n, s in reversed(eval_sets.items()) if s is not None), (None, None)
-    )
-    if subset is None:
+    if evaluated is None:
         return
-    tensors = as_tensors(subset)
-    scores = predict(trainer.model, tensors.x, batch_size=512).numpy()
-    _evaluation_plots(run_dir, tensors.y.numpy(), scores, task, targets, f" ({name})")
+    name, y, scores = evaluated
+    _evaluation_plots(run_dir, y, scores, task, targets, f" ({name})")
 
 
 def _evaluation_plots(

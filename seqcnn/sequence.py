@@ -1146,8 +1146,9 @@ def dinucleotide_shuffle_bytes(
         out[:] = np.repeat(raw[rows], n, axis=0)
         return out
     counts = np.zeros(256, dtype=np.int64)
-    for c in range(0, m, 1 << 14):
-        counts += np.bincount(raw[rows[c : c + (1 << 14)]].ravel(), minlength=256)
+    step = max(1, (1 << 20) // width)  # bincount casts to intp: 8 B per base counted
+    for c in range(0, m, step):
+        counts += np.bincount(raw[rows[c : c + step]].ravel(), minlength=256)
     symbols = np.flatnonzero(counts)
     to_id = np.zeros(256, dtype=np.uint8 if symbols.size < 255 else np.intp)
     to_id[symbols] = np.arange(symbols.size)

@@ -412,11 +412,15 @@ class Trainer:
     # ------------------------------------------------------------------ use
     def evaluate(self, data: TensorData) -> dict[str, float]:
         """Loss and metrics of the model on labelled ``data`` (before ``fit`` too)."""
+        return self.evaluate_scores(data)[0]
+
+    def evaluate_scores(self, data: TensorData) -> tuple[dict[str, float], torch.Tensor]:
+        """:meth:`evaluate`'s metrics and the scores ``(N, T)`` they were computed from."""
         device = getattr(self, "device_", None) or resolve_device(self.config.device)
         scores = predict(self.model, data.x, batch_size=256, device=device).float()
         out = {"loss": self._loss_value(self._loss_fn(data.y), scores, data.y), "n": len(data.y)}
         out.update(self._metrics(data.y, scores))
-        return out
+        return out, scores
 
     @staticmethod
     def _write_history(history: list[dict[str, Any]], path: Path) -> None:

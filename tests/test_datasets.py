@@ -340,6 +340,13 @@ def test_shuffled_negatives_are_compact_and_the_same_draws_as_strings():
         want = dinucleotide_shuffle_many(table.sequences, 2, seed=np.random.default_rng([3, draw]))
         assert data.table.sequences[30:] == want
         assert torch.equal(data.x[:], one_hot_encode(list(table.sequences) + want))
+    # the table's strings are not kept: they are read back from the buffer, unchanged
+    assert data.base.sequences is not table.sequences
+    assert list(data.base.sequences) == list(table.sequences)
+    assert (
+        data.base.sequences[-1] == table.sequences[-1]
+        and data.base.sequences[:2] == table.sequences[:2]
+    )
 
 
 def test_shuffled_negatives_unequal_lengths():
