@@ -44,3 +44,32 @@ def test_regression_and_multiclass():
     logits = np.eye(3)[[0, 1, 2, 2]]
     m = compute_metrics(np.array([0, 1, 2, 1]), logits, "multiclass", ["x", "y", "z"])
     assert m["accuracy"] == 0.75 and m["recall/y"] == 0.5
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_auroc_and_average_precision_equal_scikit_learn(ties):
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from seqcnn.metrics import average_precision, roc_auc
+
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        n = int(rng.integers(2, 300))
+        y = rng.integers(0, 2, n)
+        y[:2] = [0, 1]  # both classes
+        s = rng.integers(0, 5, n).astype(float) if ties else rng.normal(size=n)
+        assert roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+        assert average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+
+
+def test_training_metrics_do_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from seqcnn.metrics import compute_metrics; "
+        "compute_metrics(np.array([0, 1, 1]), np.array([0.2, 0.1, 0.9]), 'binary'); "
+        "print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
