@@ -34,20 +34,25 @@ _BLOCK = 1 << 15  # buffer positions convolved together (bounds the temporaries)
 _N = ord("N")
 
 
-def _sliding_max(x: torch.Tensor, width: int) -> torch.Tensor:
-    """``out[s] = x[s : s + width].max(0)`` for every ``s``, by doubling: maxima of widths
-    1, 2, 4, ... (one elementwise maximum each), then two overlapping blocks.
+def _sliding_max(x: torch.Tensor, widths: list[int]) -> list[torch.Tensor]:
+    """``out[s] = x[s : s + width].max(0)`` for every ``s``, for each width: maxima of widths
+    1, 2, 4, ... by doubling (one elementwise maximum each, shared by the widths), then two
+    overlapping blocks per width.
 
-    Shapes: ``(n, C)`` to ``(n - width + 1, C)``.
+    Shapes: ``(n, C)`` to ``(n - width + 1, C)`` for each width.
     """
+    levels = {1: x}
     span = 1
-    while 2 * span <= width:
-        x = torch.maximum(x[:-span], x[span:])  # maxima of width 2 * span
+    while 2 * span <= max(widths):
+        levels[2 * span] = torch.maximum(levels[span][:-span], levels[span][span:])
         span *= 2
-    if span == width:
-        return x
-    m = x.shape[0] - (width - span)
-    return torch.maximum(x[:m], x[width - span :])
+    out = []
+    for width in widths:
+        span = 1 << (width.bit_length() - 1)
+        top = levels[span]
+        m = top.shape[0] - (width - span)
+        out.append(top if span == width else torch.maximum(top[:m], top[width - span :]))
+    return out
 
 
 def _sliding_sum(x: torch.Tensor, width: int) -> torch.Tensor:
@@ -329,13 +334,15 @@ class SnvShortcut:
         parts_max: list[torch.Tensor] = []  # pieces of each window, pooled: (U, C) each
         parts_sum: list[torch.Tensor] = []
         # interior starts of each window, except the K that cover the SNV: two ranges
-        for offset, width in ((0, c - k + 1), (c + 1, length - k - c)):
-            if width <= 0:
-                continue
-            if self.use_max:
-                parts_max.append(_sliding_max(vals, width)[at + offset])
-            if self.use_avg:
-                parts_sum.append(_sliding_sum(vals, width)[at + offset])
+        ranges = [(o, w) for o, w in ((0, c - k + 1), (c + 1, length - k - c)) if w > 0]
+        cover = c - k + 1  # the K starts from here on cover the SNV: pooled apart
+        if self.use_max:
+            *maxima, ref_max = _sliding_max(vals, [w for _, w in ranges] + [k])
+            parts_max += [m[at + o] for m, (o, _) in zip(maxima, ranges, strict=True)]
+            ref_max = ref_max[at + cover]
+        if self.use_avg:
+            parts_sum += [_sliding_sum(vals, w)[at + o] for o, w in ranges]
+            ref_sum = _sliding_sum(vals, k)[at + cover]
         # borders: the starts that overlap the model's zero padding, from the edge bases
         edge = torch.arange(k - 1, device=device)
         for first, matrix, n_starts in (
@@ -347,12 +354,12 @@ class SnvShortcut:
                 border = (edge_bases @ matrix).view(len(at), n_starts, -1)  # (U, P, C)
                 self._pool_piece(border, parts_max, parts_sum, bias=True)
         # the K starts that cover the SNV: REF from the buffer; ALT = REF + the edit's taps
-        ref_pre = pre[at[:, None] + torch.arange(c - k + 1, c + 1, device=device)]  # (U, K, C)
-        edit = alt_col[torch.from_numpy(members).to(device)].to(dtype) - bases[at + c][own]
-        delta = (edit @ self.cover_taps).view(len(own), k, -1)  # (M, K, C)
-        alt_pre = (ref_pre if distinct else ref_pre[own]) + delta
-        ref_max, ref_sum = self._pool_piece(ref_pre, [], [])
-        alt_max, alt_sum = self._pool_piece(alt_pre, [], [])
+        first = at if distinct else at[own]
+        rows = (first[:, None] + torch.arange(cover, c + 1, device=device)).view(-1)
+        alt_pre = pre.index_select(0, rows).view(len(own), -1)  # REF's K starts, (M, K * C)
+        edit = alt_col[torch.from_numpy(members).to(device)].to(dtype) - bases[first + c]
+        alt_pre.addmm_(edit, self.cover_taps)  # + the edit's change: ALT's K starts
+        alt_max, alt_sum = self._pool_piece(alt_pre.view(len(own), k, -1), [], [])
         pooled_ref: dict[str, torch.Tensor] = {}
         pooled_alt: dict[str, torch.Tensor] = {}
         if self.use_max:

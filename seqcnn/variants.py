@@ -108,6 +108,29 @@ NULL_DESCRIPTION = (
 
 
 # ---------------------------------------------------------------- windows
+class _BlockCache:
+    """A genome's ``fetch`` served from one upper-cased block of text per contig, read when a
+    request falls outside it: sorted variants cost one genome read per block, not one each."""
+
+    BLOCK = 1 << 12  # dense variants share a read; a sparse one reads little more than before
+
+    def __init__(self, genome: Genome) -> None:
+        self.genome, self.chrom_sizes = genome, genome.chrom_sizes
+        self._blocks: dict[str, tuple[int, str]] = {}
+
+    def keys(self):
+        return self.genome.keys()
+
+    def fetch(self, chrom: str, start: int, end: int) -> str:
+        lo, text = self._blocks.get(chrom, (0, ""))
+        if start < lo or end > lo + len(text):
+            lo = start
+            hi = min(self.chrom_sizes[chrom], max(end, start + self.BLOCK))
+            text = self.genome.fetch(chrom, lo, hi).upper()
+            self._blocks[chrom] = (lo, text)
+        return text[start - lo : end - lo]
+
+
 class _Local:
     """Bases of one contig near a variant, fetched once, ``N`` off the contig ends.
 
@@ -459,6 +482,7 @@ class VariantScorer:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         self.model = model
         self.genome = genome if isinstance(genome, Genome) else Genome(genome)
+        self._blocks = _BlockCache(self.genome)
         self.contigs = ContigMatcher(self.genome.keys())
         self.length = int(length)
         self.task, self.scale = task, scale
@@ -557,7 +581,7 @@ class VariantScorer:
             checked = differs = False
             for allele in rec.alleles:
                 w = variant_window(
-                    allele, self.genome, self.length, self.contigs, self.ref_policy, self.edge, path
+                    allele, self._blocks, self.length, self.contigs, self.ref_policy, self.edge, path
                 )
                 windows.append(w)
                 checked, differs = checked or w.ref_checked, differs or w.ref_differs

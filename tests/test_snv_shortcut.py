@@ -159,8 +159,10 @@ def test_reasons():
 
 def test_sliding_windows():
     x = torch.randn(50, 3)
-    for width in range(1, 20):
-        assert torch.equal(_sliding_max(x, width), x.unfold(0, width, 1).amax(-1))
+    widths = list(range(1, 20))
+    for width, got in zip(widths, _sliding_max(x, widths), strict=True):
+        assert torch.equal(got, x.unfold(0, width, 1).amax(-1))
+    for width in widths:
         got = _sliding_sum(x, width)
         assert torch.allclose(got, x.double().unfold(0, width, 1).sum(-1))
 
