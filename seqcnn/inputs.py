@@ -26,7 +26,14 @@ import torch
 
 from seqcnn.datasets import ShuffledNegatives, Tensors
 from seqcnn.exceptions import ConfigError, InputError
-from seqcnn.io import SequenceTable, check_both_classes, infer_task, read_table, validate_binary
+from seqcnn.io import (
+    SequenceTable,
+    check_both_classes,
+    infer_task,
+    iter_table,
+    read_table,
+    validate_binary,
+)
 from seqcnn.io.bed import read_bed, windows
 from seqcnn.io.fasta import iter_fasta_records, read_labelled_fasta
 from seqcnn.io.genome import Genome
@@ -461,7 +468,11 @@ def read_blocks(
                 "genome": genome,
             }
         return
-    subset = read_examples(data_path, options)  # tables, labelled FASTA, images: read whole
+    if kind == "table":  # streamed; labels are not needed to predict (and not read)
+        for piece in iter_table(data_path, options.sequence_column, [], rows=SHARD_BLOCK):
+            yield {"ids": piece.ids, "sequences": piece.sequences}
+        return
+    subset = read_examples(data_path, options)  # labelled FASTA, images: read whole
     if isinstance(subset, ImageSet):
         for s in range(0, len(subset), SHARD_BLOCK):
             x = subset.x[s : s + SHARD_BLOCK]

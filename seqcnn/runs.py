@@ -399,9 +399,9 @@ def predict_run(
     ``out_of_bounds``: its scores are empty). Data options as in :func:`evaluate_run`.
 
     The input is read, scored and written in blocks of :data:`seqcnn.inputs.SHARD_BLOCK`
-    records, so that memory does not grow with the number of records (FASTA and BED inputs
-    are streamed; tables and images are read whole, as text or arrays, then scored block by
-    block).
+    records, so that memory does not grow with the number of records (FASTA, table and BED
+    inputs are streamed; labelled FASTA and images are read whole, as text or arrays, then
+    scored block by block).
     Sequences shorter than the model's input length are padded to it with all-zero columns.
 
     Parameters

@@ -581,7 +581,13 @@ class VariantScorer:
             checked = differs = False
             for allele in rec.alleles:
                 w = variant_window(
-                    allele, self._blocks, self.length, self.contigs, self.ref_policy, self.edge, path
+                    allele,
+                    self._blocks,
+                    self.length,
+                    self.contigs,
+                    self.ref_policy,
+                    self.edge,
+                    path,
                 )
                 windows.append(w)
                 checked, differs = checked or w.ref_checked, differs or w.ref_differs

@@ -363,3 +363,35 @@ def test_iter_fasta_records_equals_read_fasta_records(tmp_path, text):
         assert str(got.value) == str(err)
     else:
         assert list(iter_fasta_records(p)) == want
+
+
+def test_iter_table_pieces_equal_the_whole_table(tmp_path):
+    from seqcnn.io import iter_table, read_table
+
+    rows = ["seq\ty\tnote"] + [f"{'ACGT'[i % 4] * (5 + i % 3)}\t{i % 2}\tn{i}" for i in range(11)]
+    rows.insert(5, "")  # a blank line inside a piece
+    rows.insert(8, "")
+    path = tmp_path / "t.tsv"
+    path.write_text("\n".join(rows) + "\n")
+    whole = read_table(path)
+    pieces = list(iter_table(path, rows=3))
+    assert len(pieces) > 3
+    assert sum((p.ids for p in pieces), []) == whole.ids  # row<k> numbered over the file
+    assert sum((p.sequences for p in pieces), []) == whole.sequences
+    assert np.concatenate([p.lines for p in pieces]).tolist() == whole.lines.tolist()
+    assert np.array_equal(np.concatenate([p.labels for p in pieces]), whole.labels)
+    assert all(p.target_names == ["y"] for p in pieces)
+
+
+def test_iter_table_names_the_line_of_a_bad_row_in_a_later_piece(tmp_path):
+    from seqcnn.io import iter_table
+
+    path = tmp_path / "t.tsv"
+    path.write_text("seq\n" + "ACGT\n" * 7 + "ACXT\n")
+    pieces = iter_table(path, rows=2)
+    assert len(next(pieces)) == 2
+    with pytest.raises(InputError, match=r"t\.tsv.*line 9"):
+        list(pieces)
+    (tmp_path / "h.tsv").write_text("seq\n\n")
+    with pytest.raises(InputError, match="header but no rows"):
+        list(iter_table(tmp_path / "h.tsv", rows=2))

@@ -236,3 +236,27 @@ def test_predict_memory_stays_flat_at_ten_times_the_records(small_run, tmp_path,
         assert len(pd.read_csv(tmp_path / f"p{n}.tsv", sep="\t")) == n
     # reading the 50k x 200 bp whole as float32 one-hot alone would add ~160 MB
     assert peaks[1] <= 1.2 * peaks[0], peaks
+
+
+def test_predict_run_streams_tables_in_blocks(small_run, tmp_path, monkeypatch):
+    """A table is read, scored and written block by block: the same output as in one block
+    (its label column is not read: predicting does not need it)."""
+    import seqcnn.inputs
+    from seqcnn.runs import predict_run
+
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGT"), 30)) for _ in range(25)]
+    table = tmp_path / "t.tsv"
+    table.write_text(
+        "id\tseq\tlabel\n" + "".join(f"s{i}\t{s}\tnot-a-number\n" for i, s in enumerate(seqs))
+    )
+    predict_run(small_run, table, tmp_path / "one.tsv")
+    monkeypatch.setattr(seqcnn.inputs, "SHARD_BLOCK", 4)
+    calls = []
+    original = seqcnn.inputs.iter_table
+    monkeypatch.setattr(
+        seqcnn.inputs, "iter_table", lambda *a, **k: calls.append(k["rows"]) or original(*a, **k)
+    )
+    predict_run(small_run, table, tmp_path / "blocks.tsv")
+    assert calls == [4]
+    assert (tmp_path / "blocks.tsv").read_text() == (tmp_path / "one.tsv").read_text()

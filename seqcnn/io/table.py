@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from seqcnn.io.text import MAX_SEQUENCE_LENGTH, open_text, too_long
 from seqcnn.sequence import check_sequences, one_hot_encode
 
 __all__ = [
+    "iter_table",
+    "iter_frames",
     "SequenceTable",
     "read_table",
     "infer_task",
@@ -169,8 +172,9 @@ def parse_labels(df: pd.DataFrame, names: list[str], path: Path, lines: np.ndarr
     return out
 
 
-def _read_csv(fh, sep: str) -> pd.DataFrame:
-    """Every field of a delimited text stream as a string (C parser)."""
+def _read_csv(fh, sep: str, rows: int | None = None):
+    """Every field of a delimited text stream as a string (C parser); with ``rows``, an
+    iterator of frames of that many rows."""
     return pd.read_csv(
         fh,
         sep=sep,
@@ -180,7 +184,57 @@ def _read_csv(fh, sep: str) -> pd.DataFrame:
         skip_blank_lines=False,
         quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
         engine="c",
+        chunksize=rows,
     )
+
+
+def iter_frames(
+    path: str | os.PathLike, rows: int | None = None
+) -> Iterator[tuple[Path, pd.DataFrame, np.ndarray]]:
+    """:func:`read_frame` in pieces of at most ``rows`` rows (all at once: ``None``), so that
+    a large table is never held whole. Blank lines are dropped and line numbers kept."""
+    p, first = _check_file(path)
+    sep = _separator(p, first)
+
+    def fail(err: Exception) -> InputError:
+        if isinstance(err, pd.errors.ParserError):
+            m = re.search(r"line (\d+)", str(err))
+            return InputError(
+                f"cannot parse the table ({str(err).strip()}); "
+                f"expected {'tab' if sep == chr(9) else repr(sep)}-separated fields",
+                path=p,
+                line=int(m.group(1)) if m else None,
+            )
+        return InputError(f"cannot read the file: {err}", path=p)
+
+    errors = (pd.errors.ParserError, OSError, EOFError, UnicodeDecodeError)
+    next_line, seen = 2, 0
+    with open_text(p, newline="") as fh:  # bounded decompression (see seqcnn.io.text)
+        try:
+            frames = iter([_read_csv(fh, sep)]) if rows is None else iter(_read_csv(fh, sep, rows))
+        except errors as err:
+            raise fail(err) from err
+        while True:
+            try:  # only the reading is guarded: errors of the caller pass through
+                df = next(frames)
+            except StopIteration:
+                break
+            except errors as err:
+                raise fail(err) from err
+            columns = [str(c) for c in df.columns]
+            df.columns = columns
+            lines = np.arange(next_line, next_line + len(df), dtype=np.int64)
+            next_line += len(df)
+            # blank lines: kept by the parser so that line numbers stay right, dropped here
+            blank = (df == "").all(axis=1).to_numpy() if len(columns) else np.zeros(len(df), bool)
+            if blank.any():
+                df = df.loc[~blank].reset_index(drop=True)
+                lines = lines[~blank]
+            if len(df):
+                seen += len(df)
+                yield p, df, lines
+    if seen == 0:
+        raise InputError("the table has a header but no rows", path=p, line=1)
 
 
 def read_frame(path: str | os.PathLike) -> tuple[Path, pd.DataFrame, np.ndarray]:
@@ -206,34 +260,7 @@ def read_frame(path: str | os.PathLike) -> tuple[Path, pd.DataFrame, np.ndarray]
     >>> df["id"].tolist(), lines.tolist()
     (['a', 'b'], [2, 4])
     """
-    p, first = _check_file(path)
-    sep = _separator(p, first)
-    try:
-        with open_text(p, newline="") as fh:  # bounded decompression (see seqcnn.io.text)
-            df = _read_csv(fh, sep)
-    except pd.errors.ParserError as err:
-        m = re.search(r"line (\d+)", str(err))
-        line = int(m.group(1)) if m else None
-        raise InputError(
-            f"cannot parse the table ({str(err).strip()}); "
-            f"expected {'tab' if sep == chr(9) else repr(sep)}-separated fields",
-            path=p,
-            line=line,
-        ) from err
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the file: {err}", path=p) from err
-    columns = [str(c) for c in df.columns]
-    df.columns = columns
-    lines = np.arange(2, len(df) + 2, dtype=np.int64)
-    # blank lines: kept by the parser so that line numbers stay right, dropped here
-    blank = (df == "").all(axis=1).to_numpy() if len(columns) else np.zeros(len(df), bool)
-    if blank.any():
-        df = df.loc[~blank].reset_index(drop=True)
-        lines = lines[~blank]
-    if len(df) == 0:
-        raise InputError("the table has a header but no rows", path=p, line=1)
-
-    return p, df, lines
+    return next(iter_frames(path))
 
 
 def select_targets(
@@ -334,9 +361,27 @@ def read_table(
     >>> t.ids, t.sequences, t.labels.ravel().tolist(), t.target_names
     (['p1', 'n1'], ['ACGT', 'TTGA'], [1.0, 0.0], ['Bound'])
     """
-    p, df, lines = read_frame(path)
-    columns = list(df.columns)
+    return next(iter_table(path, sequence_column, label_columns, id_column))
 
+
+def iter_table(
+    path: str | os.PathLike,
+    sequence_column: str | None = None,
+    label_columns: list[str] | tuple[str, ...] | str | None = None,
+    id_column: str | None = None,
+    rows: int | None = None,
+) -> Iterator[SequenceTable]:
+    """:func:`read_table` in pieces of at most ``rows`` rows (``None``: one piece), checked as
+    they are read; the columns are chosen from the first piece.
+
+    Yields
+    ------
+    SequenceTable
+        ``ids`` default to ``row<k>`` numbered over the whole file; ``lines`` are the file's.
+    """
+    frames = iter_frames(path, rows)
+    p, df, lines = next(frames)
+    columns = list(df.columns)
     seq_col = sequence_column or _find_column(columns, SEQUENCE_COLUMNS)
     if seq_col is None or seq_col not in columns:
         wanted = repr(sequence_column) if sequence_column else " / ".join(SEQUENCE_COLUMNS)
@@ -349,8 +394,20 @@ def read_table(
     id_col = id_column or _find_column(columns, ID_COLUMNS)
     if id_col is not None and id_col not in columns:
         raise InputError(f"no id column {id_col!r}: found columns {columns}", path=p, line=1)
-
     targets = select_targets(df, p, label_columns, exclude=(seq_col, id_col))
+    row = 0
+    while df is not None:
+        yield _table_piece(p, df, lines, seq_col, id_col, targets, row)
+        row += len(df)
+        p, df, lines = next(frames, (p, None, None))
+
+
+def _table_piece(
+    p: Path, df: pd.DataFrame, lines: np.ndarray, seq_col: str, id_col: str | None,
+    targets: list[str], row: int,
+) -> SequenceTable:  # fmt: skip
+    """One piece of a table read by :func:`iter_frames` (``row`` rows before it)."""
+    columns = list(df.columns)
     sequences = df[seq_col].str.strip()
     long = np.flatnonzero(sequences.str.len().to_numpy() > MAX_SEQUENCE_LENGTH)
     if long.size:
@@ -362,7 +419,7 @@ def read_table(
     ids = (
         df[id_col].str.strip().tolist()
         if id_col is not None
-        else [f"row{k}" for k in range(1, len(df) + 1)]
+        else [f"row{k}" for k in range(row + 1, row + len(df) + 1)]
     )
     labels = parse_labels(df, targets, p, lines) if targets else None
     others = {c: df[c].tolist() for c in columns if c not in targets and c not in (seq_col, id_col)}
