@@ -14,6 +14,7 @@ status=0
 # the tests that exercise CUDA paths (they skip without a device)
 $PY -m pytest -q -p no:cacheprovider -rs \
     tests/test_train.py::test_cuda_training_keeps_compact_data_on_the_device \
-    tests/test_predict.py::test_cuda_predict_matches_the_cpu || status=1
+    tests/test_predict.py::test_cuda_predict_matches_the_cpu \
+    tests/test_snv_shortcut.py::test_shortcut_on_cuda_matches_the_cpu || status=1
 $PY benchmarks/bench_gpu.py --seconds 20 || status=1
 exit $status

@@ -146,9 +146,13 @@ class SnvShortcut:
         taps = weight.permute(2, 1, 0)  # (K, 4, S * F)
         u = torch.arange(k - 1, device=weight.device)[:, None]
         # left border: start q - pad_left reads window base u with tap u - q + pad_left
-        self.border_left = self._border(taps, u - torch.arange(self.pad_left)[None] + self.pad_left)
+        self.border_left = self._border(
+            taps, u - torch.arange(self.pad_left, device=u.device)[None] + self.pad_left
+        )
         # right border: start L - K + 1 + q reads base L - K + 1 + u with tap u - q
-        self.border_right = self._border(taps, u - torch.arange(self.pad_right)[None])
+        self.border_right = self._border(
+            taps, u - torch.arange(self.pad_right, device=u.device)[None]
+        )
         # an edit's change of the K starts that cover it: (4, K * S * F), start c - K + 1 + i
         # first (it reads the edited base with tap K - 1 - i)
         self.cover_taps = weight.flip(-1).permute(1, 2, 0).reshape(4, -1)
@@ -256,10 +260,10 @@ class SnvShortcut:
         return buffer, offset, inverse, consistent
 
     def scores(
-        self, windows: np.ndarray, contig: np.ndarray, start: np.ndarray, alt: np.ndarray,
-        device: torch.device | str = "cpu",
-    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:  # fmt: skip
-        """Model outputs of the REF windows and of their SNVs' ALT windows.
+        self, windows: np.ndarray, contig: np.ndarray, start: np.ndarray, alt: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """Model outputs of the REF windows and of their SNVs' ALT windows, computed where the
+        model is (CPU or GPU).
 
         Parameters
         ----------
@@ -267,7 +271,6 @@ class SnvShortcut:
             As :meth:`layout`.
         alt : numpy.ndarray (N,) uint8
             The ALT base (ASCII) put at ``L // 2``.
-        device : torch.device or str
 
         Returns
         -------
@@ -281,7 +284,7 @@ class SnvShortcut:
         if length != self.length:
             raise ValueError(f"windows of {length} bp for a shortcut built for {self.length}")
         buffer, offset, inverse, consistent = self.layout(windows, contig, start)
-        device = torch.device(device)
+        device = self.spec.conv.weight.device
         self._prepare()
         alt_col = one_hot_bytes(np.array(alt, dtype=np.uint8)[None], device=device)[0].T  # (N, 4)
         ref_out: list[torch.Tensor] = []
@@ -330,7 +333,7 @@ class SnvShortcut:
         bases = x[0].T  # (B, 4)
         at = torch.from_numpy(local).to(device)
         own = torch.from_numpy(owner).to(device)
-        distinct = len(own) == len(at) and bool((own == torch.arange(len(at))).all())
+        distinct = len(own) == len(at) and bool((own == torch.arange(len(at), device=device)).all())
         parts_max: list[torch.Tensor] = []  # pieces of each window, pooled: (U, C) each
         parts_sum: list[torch.Tensor] = []
         # interior starts of each window, except the K that cover the SNV: two ranges

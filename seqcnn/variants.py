@@ -549,7 +549,7 @@ class VariantScorer:
                 contig = np.array([names.setdefault(w.allele.chrom, len(names)) for w in picked])
                 start = np.array([w.start for w in picked], dtype=np.int64)
                 alt_base = np.frombuffer("".join(w.alt for w in picked).encode("ascii"), np.uint8)
-                r, a, done = self._snv.scores(windows, contig, start, alt_base, self.device)
+                r, a, done = self._snv.scores(windows, contig, start, alt_base)
                 if done.any():
                     ref = torch.empty(n, r.shape[1], dtype=torch.float64)
                     alt = torch.empty_like(ref)

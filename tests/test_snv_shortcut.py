@@ -199,3 +199,16 @@ def test_variant_scorer_same_scores_with_and_without_the_shortcut(tmp_path):
     for col in ("t0_ref", "t0_alt", "t0_delta"):
         assert np.allclose(fast[col], slow[col], atol=1e-5, rtol=0), col
     assert model.training  # left in its mode
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_shortcut_on_cuda_matches_the_cpu():
+    torch.manual_seed(0)
+    model = create_model("deepbind", pooling="maxavg").eval()
+    windows, contig, start, alt = _snvs(_genome(3000, 8), 400, 61, 9)
+    ref, alt_out, _ = SnvShortcut(model, 61).scores(windows, contig, start, alt)
+    model.to("cuda")
+    ref_gpu, alt_gpu, _ = SnvShortcut(model, 61).scores(windows, contig, start, alt)
+    assert ref_gpu.device.type == "cpu"
+    # cuDNN convolutions may run in TF32 (10-bit mantissa) on recent GPUs: close, not equal
+    assert torch.allclose(ref, ref_gpu, atol=1e-2) and torch.allclose(alt_out, alt_gpu, atol=1e-2)
