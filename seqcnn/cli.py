@@ -42,6 +42,9 @@ EXAMPLES = {
           seqcnn predict runs/ctcf --data windows.bed --fasta hg38.fa --device cuda \\
               --shard 1/4 -o part1.tsv     # ... --shard 4/4 -o part4.tsv
           seqcnn merge-shards part1.tsv part2.tsv part3.tsv part4.tsv -o scores.tsv
+          # scan a whole chromosome: the run's windows every 50 bp
+          printf 'chr21\\t0\\t46709983\\tchr21\\n' > chr21.bed
+          seqcnn predict runs/ctcf --data chr21.bed --fasta hg38.fa --stride 50 -o chr21.tsv
         """,
     "merge-shards": """
         example:
@@ -240,6 +243,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse the file at the first record that would be skipped (BED: unknown contig, "
         "window off its contig, summit outside its peak, zero-length interval)",
+    )
+    p.add_argument(
+        "--stride",
+        type=int,
+        metavar="BP",
+        help="BED inputs: scan each interval with --length windows every BP bp (the last one "
+        "ends at the interval's end) instead of one window at its summit",
     )
     _data_options(p, training=False)
     _threads(p)
@@ -664,6 +674,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         shard=args.shard,
         amp=args.amp,
         strict=args.strict,
+        stride=args.stride,
         **_data_overrides(args),
     )
     skipped = summary["skipped"]

@@ -34,7 +34,7 @@ from seqcnn.io import (
     read_table,
     validate_binary,
 )
-from seqcnn.io.bed import read_bed, windows
+from seqcnn.io.bed import iter_tiles, read_bed, windows
 from seqcnn.io.fasta import iter_fasta_records, read_labelled_fasta
 from seqcnn.io.genome import Genome
 from seqcnn.metrics import SIGMOID_TASKS, TABLE_TASKS
@@ -416,15 +416,56 @@ def class_imbalance_message(y: np.ndarray, targets: list[str], path) -> str | No
     )
 
 
+def _tile_blocks(
+    data_path: Path, genome: Genome, length: int, stride: int, strict: bool
+) -> Iterator[dict[str, Any]]:
+    """Blocks of the windows that tile each BED interval (a scan), status per window."""
+    if stride < 1:
+        raise ConfigError(f"--stride must be at least 1 bp, got {stride}")
+    bed = read_bed(data_path, skip_invalid=True)
+    # a summit outside its peak does not matter to a scan; a zero-length interval does
+    reason = np.where(bed["status"].to_numpy() == "summit_outside_peak", "ok", bed["status"])
+    bed = bed.assign(status=reason)
+    for part in iter_tiles(bed, length, stride, SHARD_BLOCK):
+        status = genome.status(part["chrom"].to_numpy(), part["start"], part["end"])
+        status = np.where(part["status"].to_numpy() != "ok", part["status"].to_numpy(), status)
+        if strict and (status != "ok").any():
+            i = int(np.flatnonzero(status != "ok")[0])
+            raise InputError(
+                f"window {part['chrom'].iloc[i]}:{part['start'].iloc[i]}-{part['end'].iloc[i]} "
+                f"of interval {part['peak_start'].iloc[i]}-{part['peak_end'].iloc[i]} cannot be "
+                f"scored ({status[i]}); --strict refuses the file; without --strict such "
+                "windows are skipped and counted",
+                path=data_path,
+                line=int(part["line"].iloc[i]),
+            )
+        yield {
+            "ids": part["name"].astype(str).tolist(),
+            "windows": part,
+            "status": status,
+            "genome": genome,
+        }
+
+
 def read_blocks(
-    data_path: Path, options: DataOptions, config: dict, strict: bool = False
+    data_path: Path,
+    options: DataOptions,
+    config: dict,
+    strict: bool = False,
+    stride: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The input in blocks of :data:`SHARD_BLOCK` records, not yet encoded.
 
     A block has ``ids`` and one of ``sequences`` (strings), ``windows`` (BED windows, with
-    their ``status`` and the ``genome``) or ``images`` (a tensor).
+    their ``status`` and the ``genome``) or ``images`` (a tensor). With ``stride``, each BED
+    interval is tiled with windows every ``stride`` bp (:func:`seqcnn.io.bed.iter_tiles`: a
+    scan) instead of one window at its summit.
     """
     kind = file_kind(data_path)
+    if stride is not None and kind != "bed":
+        raise ConfigError(
+            f"--stride tiles BED intervals with windows; {data_path} is not a BED file"
+        )
     if kind == "fasta" and options.labels is None:
         ids: list[str] = []
         seqs: list[str] = []
@@ -446,6 +487,9 @@ def read_blocks(
         if not length:
             raise ConfigError(f"{data_path}: predicting over BED windows needs --length N")
         genome = Genome(options.genome)
+        if stride is not None:
+            yield from _tile_blocks(data_path, genome, int(length), stride, strict)
+            return
         win = windows(read_bed(data_path, skip_invalid=True), int(length))
         status = genome.status(win["chrom"].to_numpy(), win["start"], win["end"])
         status = np.where(win["status"].to_numpy() != "ok", win["status"].to_numpy(), status)

@@ -16,6 +16,7 @@ import dataclasses
 import itertools
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from seqcnn.inputs import (
     read_examples,
     sequence_training_set,
 )
-from seqcnn.io import check_both_classes
+from seqcnn.io import SequenceTable, check_both_classes, iter_table
 from seqcnn.metrics import SIGMOID_TASKS, compute_metrics, sigmoid
 from seqcnn.models import create_model, get_model_spec, model_arguments
 from seqcnn.predict import predict
@@ -280,31 +281,49 @@ def evaluate_run(
     """
     model, config = checkpoint.load_run(run_dir)
     data = data or DataOptions.for_run(config, **overrides)
-    negatives_file = None if data.negatives in NEGATIVE_KINDS else data.negatives
-    subset = read_examples(data_path, data, negatives_file)
     task, targets = config["task"], config["targets"]
-    if isinstance(subset, ImageSet):
-        tensors = as_tensors(subset)
-    else:
-        given = config.get("input", {})
-        oddities = RecordOddities(given.get("length", 0), given.get("ambiguous", "zero"))
-        oddities.add(list(subset.ids), list(subset.sequences))
-        for message in oddities.messages(data_path):
-            warnings.warn(message, stacklevel=2)
-        subset = complete_eval_set(subset, data, task, seed=1)
-        check_targets(subset, targets, data_path)
-        if task in SIGMOID_TASKS:
-            check_both_classes(subset, path=data_path)
-        tensors = as_tensors(subset)
-    scores = predict(model, tensors.x, batch_size=batch_size, device=resolve_device(device))
-    metrics = compute_metrics(tensors.y.numpy(), scores.numpy(), task, targets)
-    metrics = {"file": str(data_path), "n": len(tensors.y), **metrics}
+    dev = resolve_device(device)
+    given = config.get("input", {})
+    oddities = RecordOddities(given.get("length", 0), given.get("ambiguous", "zero"))
+    labels, scores = [], []
+    for piece in _evaluation_pieces(data_path, data):
+        if isinstance(piece, ImageSet):
+            tensors = as_tensors(piece)
+        else:
+            oddities.add(list(piece.ids), list(piece.sequences))
+            piece = complete_eval_set(piece, data, task, seed=1)
+            check_targets(piece, targets, data_path)
+            tensors = as_tensors(piece)
+        labels.append(tensors.y.numpy())
+        scores.append(predict(model, tensors.x, batch_size=batch_size, device=dev).numpy())
+        del piece, tensors
+    for message in oddities.messages(data_path):
+        warnings.warn(message, stacklevel=2)
+    y, scores = np.concatenate(labels), np.concatenate(scores)
+    if task in SIGMOID_TASKS:
+        check_both_classes(SequenceTable([], [], y, targets, str(data_path)), path=data_path)
+    metrics = compute_metrics(y, scores, task, targets)
+    metrics = {"file": str(data_path), "n": len(y), **metrics}
     stem = Path(str(data_path)).name.split(".")[0]
     out_dir = Path(out_dir) if out_dir else Path(run_dir) / f"evaluate-{stem}"
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint.write_json(metrics, out_dir / checkpoint.METRICS)
-    _evaluation_plots(out_dir, tensors.y.numpy(), scores.numpy(), task, targets, f" ({stem})")
+    _evaluation_plots(out_dir, y, scores, task, targets, f" ({stem})")
     return metrics
+
+
+def _evaluation_pieces(data_path: str | Path, data: DataOptions) -> Iterator[Any]:
+    """The labelled examples to evaluate on, in pieces of :data:`SHARD_BLOCK` rows for tables
+    (memory then grows only by the scores); whole for other inputs, and when shuffled
+    negatives of all-positive data must be drawn (the same draws as before: from the whole
+    set)."""
+    if file_kind(data_path) == "table" and data.negatives != "shuffle":
+        yield from iter_table(
+            data_path, data.sequence_column, data.label_columns, rows=inputs.SHARD_BLOCK
+        )
+        return
+    negatives_file = None if data.negatives in NEGATIVE_KINDS else data.negatives
+    yield read_examples(data_path, data, negatives_file)
 
 
 def _score_block(block, model, config, batch_size, device, amp) -> tuple[np.ndarray, np.ndarray]:
@@ -388,6 +407,7 @@ def predict_run(
     shard: str | tuple[int, int] | None = None,
     amp: bool = False,
     strict: bool = False,
+    stride: int | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Score sequences (table, FASTA, BED windows) or images with a run; writes a TSV.
@@ -416,6 +436,10 @@ def predict_run(
     strict : bool
         Refuse the file at the first BED record that would be skipped (unknown contig, window
         off the contig, summit outside its peak, zero-length interval) instead.
+    stride : int, optional
+        BED inputs: scan each interval with windows of the run's length every ``stride`` bp
+        (:func:`seqcnn.io.bed.iter_tiles`; ids ``<name>:<k>``) instead of one window at its
+        summit.
 
     Returns
     -------
@@ -434,7 +458,8 @@ def predict_run(
     )
     with atomic_write(out, newline="") as fh:
         first = None
-        for k, block in enumerate(read_blocks(Path(data_path), options, config, strict)):
+        blocks = read_blocks(Path(data_path), options, config, strict, stride)
+        for k, block in enumerate(blocks):
             first = block if first is None else first
             if k % n_shards != index:
                 continue

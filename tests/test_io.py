@@ -395,3 +395,33 @@ def test_iter_table_names_the_line_of_a_bad_row_in_a_later_piece(tmp_path):
     (tmp_path / "h.tsv").write_text("seq\n\n")
     with pytest.raises(InputError, match="header but no rows"):
         list(iter_table(tmp_path / "h.tsv", rows=2))
+
+
+def test_iter_tiles_cover_every_base_in_fixed_windows():
+    import pandas as pd
+
+    from seqcnn.io.bed import iter_tiles
+
+    rng = np.random.default_rng(4)
+    start = rng.integers(0, 1000, 60)
+    bed = pd.DataFrame(
+        {"chrom": "c", "start": start, "end": start + rng.integers(0, 300, 60), "name": "r"}
+    )
+    bed["name"] = [f"r{i}" for i in range(len(bed))]
+    for length, stride in ((50, 50), (50, 17), (31, 1)):
+        tiles = pd.concat(list(iter_tiles(bed, length, stride, block=37)), ignore_index=True)
+        whole = next(iter_tiles(bed, length, stride, block=10**6))
+        assert tiles.equals(whole)
+        assert (tiles["end"] - tiles["start"] == length).all()
+        assert tiles["name"].is_unique
+        for _, group in tiles.groupby(tiles["name"].str.split(":").str[0]):
+            s, e = int(group["peak_start"].iloc[0]), int(group["peak_end"].iloc[0])
+            if e - s < length:  # one window, centred
+                assert len(group) == 1 and group["start"].iloc[0] == (s + e) // 2 - length // 2
+                continue
+            covered = np.zeros(e - s, bool)
+            for a in group["start"]:
+                assert s <= a and a + length <= e
+                covered[a - s : a - s + length] = True
+            assert covered.all()
+            assert np.diff(group["start"]).max(initial=0) <= stride

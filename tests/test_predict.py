@@ -260,3 +260,70 @@ def test_predict_run_streams_tables_in_blocks(small_run, tmp_path, monkeypatch):
     predict_run(small_run, table, tmp_path / "blocks.tsv")
     assert calls == [4]
     assert (tmp_path / "blocks.tsv").read_text() == (tmp_path / "one.tsv").read_text()
+
+
+def test_evaluate_run_streams_tables_with_the_same_metrics(small_run, tmp_path, monkeypatch):
+    import json
+
+    import seqcnn.inputs
+    from seqcnn.exceptions import InputError
+    from seqcnn.runs import evaluate_run
+
+    rng = np.random.default_rng(1)
+    rows = [f"{''.join(rng.choice(list('ACGT'), 30))}\t{i % 2}" for i in range(30)]
+    table = tmp_path / "e.tsv"
+    table.write_text("sequence\tlabel\n" + "\n".join(rows) + "\n")
+    whole = evaluate_run(small_run, table, tmp_path / "whole")
+    monkeypatch.setattr(seqcnn.inputs, "SHARD_BLOCK", 7)
+    pieces = evaluate_run(small_run, table, tmp_path / "pieces")
+    assert pieces == whole and whole["n"] == 30
+    assert json.loads((tmp_path / "pieces" / "metrics.json").read_text())["auroc"] == whole["auroc"]
+    # a bad label in a later piece is still reported with its line
+    table.write_text("sequence\tlabel\n" + "\n".join(rows[:20] + ["ACGT\t2"]) + "\n")
+    with pytest.raises(InputError, match="line 22"):
+        evaluate_run(small_run, table, tmp_path / "bad")
+
+
+def test_predict_run_scans_intervals_with_a_stride(small_run, tmp_path, monkeypatch):
+    """--stride: windows every N bp cover each interval; scores are the model's on them."""
+    import seqcnn.inputs
+    from seqcnn import checkpoint
+    from seqcnn.exceptions import ConfigError
+    from seqcnn.metrics import sigmoid
+    from seqcnn.runs import predict_run
+
+    rng = np.random.default_rng(2)
+    genome = "".join(rng.choice(list("ACGT"), 400))
+    (tmp_path / "g.fa").write_text(">c1\n" + genome + "\n")
+    (tmp_path / "r.bed").write_text("c1\t0\t400\twhole\nc2\t0\t50\tnowhere\nc1\t100\t100\tempty\n")
+    run = lambda out, **k: predict_run(  # noqa: E731
+        small_run,
+        tmp_path / "r.bed",
+        tmp_path / out,
+        genome=tmp_path / "g.fa",
+        length=30,
+        stride=25,
+        **k,
+    )
+    summary = run("scan.tsv")
+    got = pd.read_csv(tmp_path / "scan.tsv", sep="\t")
+    scan = got[got["id"].str.startswith("whole:")]
+    starts = scan["start"].tolist()
+    assert starts == list(range(0, 371, 25)) + [370]  # the last window ends at 400
+    assert (scan["end"] - scan["start"] == 30).all() and (scan["status"] == "ok").all()
+    assert summary["skipped"] == {"unknown_contig": 2, "zero_length": 1}
+    model, _ = checkpoint.load_run(small_run)
+    x = one_hot_encode([genome[s : s + 30] for s in starts])
+    assert np.allclose(scan["label"], sigmoid(predict(model, x).numpy())[:, 0], atol=1e-6)
+    # in small blocks and in shards: the same output
+    monkeypatch.setattr(seqcnn.inputs, "SHARD_BLOCK", 4)
+    run("blocks.tsv")
+    assert (tmp_path / "blocks.tsv").read_text() == (tmp_path / "scan.tsv").read_text()
+    from seqcnn.runs import merge_shards
+
+    for i in (1, 2):
+        run(f"part{i}.tsv", shard=f"{i}/2")
+    merge_shards([tmp_path / "part1.tsv", tmp_path / "part2.tsv"], tmp_path / "merged.tsv")
+    assert (tmp_path / "merged.tsv").read_text() == (tmp_path / "scan.tsv").read_text()
+    with pytest.raises(ConfigError, match="not a BED file"):
+        predict_run(small_run, tmp_path / "g.fa", tmp_path / "x.tsv", stride=10)

@@ -12,6 +12,7 @@ shifts coordinates.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,15 @@ import pandas as pd
 from seqcnn.exceptions import InputError
 from seqcnn.io.text import read_text
 
-__all__ = ["read_bed", "windows", "overlaps", "merge_intervals", "parse_region", "BED_COLUMNS"]
+__all__ = [
+    "read_bed",
+    "windows",
+    "iter_tiles",
+    "overlaps",
+    "merge_intervals",
+    "parse_region",
+    "BED_COLUMNS",
+]
 
 #: Columns of the frame :func:`read_bed` returns (``summit`` and the narrowPeak scores only
 #: for narrowPeak files; ``line`` is the 1-based line in the file).
@@ -357,6 +366,58 @@ def windows(bed: pd.DataFrame, length: int, center: str = "summit") -> pd.DataFr
     out["end"] = out["start"] + length
     out.attrs = dict(bed.attrs)
     return out
+
+
+def iter_tiles(
+    bed: pd.DataFrame, length: int, stride: int, block: int = 8192
+) -> Iterator[pd.DataFrame]:
+    """Windows of ``length`` bp every ``stride`` bp across each interval, in blocks of at most
+    ``block`` windows (a whole chromosome is never tiled at once).
+
+    Each interval ``[s, e)`` gets windows starting at ``s, s + stride, ...`` while they fit,
+    then one ending at ``e`` if the last did not reach it, so that every base is covered; an
+    interval shorter than ``length`` gets one window centred on it (which may run off the
+    contig: :meth:`Genome.status` reports it).
+
+    Returns
+    -------
+    iterator of pandas.DataFrame
+        Columns ``chrom start end name`` (``name``: the interval's name, ``:k`` for its k-th
+        window), ``peak_start peak_end`` (the interval) and the interval's other columns.
+
+    Examples
+    --------
+    >>> bed = pd.DataFrame({"chrom": ["c", "c"], "start": [0, 100], "end": [25, 104],
+    ...                     "name": ["a", "b"]})
+    >>> next(iter_tiles(bed, 10, 8))[["name", "start", "end"]].values.tolist()
+    [['a:0', 0, 10], ['a:1', 8, 18], ['a:2', 15, 25], ['b:0', 97, 107]]
+    """
+    if length < 1 or stride < 1:
+        raise ValueError(f"length and stride must be >= 1, got {length} and {stride}")
+    start = bed["start"].to_numpy(dtype=np.int64)
+    end = bed["end"].to_numpy(dtype=np.int64)
+    span = end - start
+    regular = np.where(span >= length, (span - length) // stride + 1, 0)
+    tail = (span >= length) & ((regular - 1) * stride + length < span)
+    count = np.maximum(regular + tail, 1)  # windows per interval
+    first = np.zeros(len(bed) + 1, dtype=np.int64)
+    np.cumsum(count, out=first[1:])  # global index of each interval's first window
+    names = bed["name"].astype(str).to_numpy() if "name" in bed.columns else None
+    for lo in range(0, int(first[-1]), block):
+        hi = min(lo + block, int(first[-1]))
+        idx = np.arange(lo, hi)
+        row = np.searchsorted(first, idx, side="right") - 1  # the interval of each window
+        k = idx - first[row]
+        w_start = start[row] + k * stride
+        w_start = np.where(tail[row] & (k == regular[row]), end[row] - length, w_start)
+        w_start = np.where(span[row] < length, (start[row] + end[row]) // 2 - length // 2, w_start)
+        out = bed.iloc[row].reset_index(drop=True)
+        out["peak_start"], out["peak_end"] = start[row], end[row]
+        out["start"], out["end"] = w_start, w_start + length
+        if names is not None:
+            out["name"] = np.char.add(np.char.add(names[row], ":"), k.astype(str))
+        out.attrs = dict(bed.attrs)
+        yield out
 
 
 def merge_intervals(bed: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
