@@ -19,6 +19,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,14 @@ from torch import nn
 from seqcnn import checkpoint
 from seqcnn.datasets import TensorData
 from seqcnn.exceptions import ConfigError, InputError
+from seqcnn.loader import prefetch
 from seqcnn.metrics import DEFAULT_MONITOR, TASKS, compute_metrics
 from seqcnn.predict import predict
-from seqcnn.sequence import CompactOneHot, to_batch
+from seqcnn.sequence import CompactOneHot, one_hot_bytes, to_batch
 from seqcnn.utils import atomic_write
+
+#: Batches made ahead, in a background thread, when host batches feed a GPU.
+PREFETCH = 3
 
 
 @dataclass
@@ -362,19 +367,18 @@ class Trainer:
         if world > 1:  # every rank gets an equal share (DDP needs the same number of steps)
             order = order[: len(order) - len(order) % world][rank::world]
         batches = order.split(c.batch_size)
-        total, count = 0.0, 0
+        # the loss is summed on the device (float64, as Python floats would): no sync per step
+        total = torch.zeros((), dtype=torch.float64, device=self.device_)
+        count = 0
+        show = c.verbose and rank == 0 and sys.stderr.isatty()
         bar = tqdm(
-            batches,
+            total=len(batches),
             desc=f"epoch {epoch}/{c.epochs}",
             leave=False,
-            disable=not c.verbose or rank != 0 or not sys.stderr.isatty(),
+            disable=not show,
             unit="batch",
         )
-        for idx in bar:
-            if xs is not data.x:  # the whole set is on the device: gather there
-                idx = idx.to(self.device_, non_blocking=True)
-            x = to_batch(xs, idx, self.device_)
-            y = ys[idx].to(self.device_, non_blocking=True)
+        for step, (idx, x, y) in enumerate(self._batches(xs, ys, data, batches)):
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(self.device_.type, dtype=self._amp_dtype, enabled=self._amp):
                 out = net(x)
@@ -385,10 +389,47 @@ class Trainer:
                 nn.utils.clip_grad_norm_(net.parameters(), c.grad_clip)
             scaler.step(optimizer)
             scaler.update()
-            total += loss.item() * len(idx)
+            total += loss.detach().double() * len(idx)
             count += len(idx)
-            bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
-        return total / max(count, 1)
+            bar.update()
+            if show and step % 20 == 0:
+                bar.set_postfix(loss=f"{float(total) / count:.4f}", refresh=False)
+        bar.close()
+        return float(total) / max(count, 1)
+
+    def _prefetching(self) -> bool:
+        """Whether batches travel from host memory to a GPU (then they are made ahead)."""
+        return self.device_.type == "cuda"
+
+    def _batches(self, xs, ys, data, batches) -> Iterator[tuple[torch.Tensor, ...]]:
+        """``(index, x, y)`` per batch, on the device. A training set already on the device is
+        gathered there; host batches to a GPU are gathered into pinned memory by a background
+        thread (:func:`seqcnn.loader.prefetch`) while the device works on earlier steps."""
+        dev = self.device_
+        if xs is not data.x:  # the whole set is on the device: gather there
+            for idx in batches:
+                on_dev = idx.to(dev, non_blocking=True)
+                yield idx, to_batch(xs, on_dev, dev), ys[on_dev]
+            return
+        if not self._prefetching():
+            for idx in batches:
+                yield idx, to_batch(xs, idx, dev), ys[idx].to(dev, non_blocking=True)
+            return
+        compact = isinstance(xs, CompactOneHot)
+        pin = dev.type == "cuda"
+
+        def host(idx):  # in the background thread: gather (and pin) on the CPU
+            part = xs.data[idx] if compact else xs[idx]
+            label = ys[idx]
+            return idx, *(t.pin_memory() if pin else t for t in (part, label))
+
+        for idx, part, label in prefetch((host(idx) for idx in batches), depth=PREFETCH):
+            x = (
+                one_hot_bytes(part, device=dev, ambiguous=xs.ambiguous)
+                if compact
+                else part.to(dev, non_blocking=True)
+            )
+            yield idx, x, label.to(dev, non_blocking=True)
 
     def _loss_value(self, loss_fn, out, y, as_tensor: bool = False):
         y = y.to(out.device)

@@ -205,3 +205,20 @@ def test_compile_option_trains_the_compiled_module_and_saves_plain_weights(tmp_p
     saved = load_file(tmp_path / "run" / "model.safetensors")
     assert set(saved) == set(before)  # no "_orig_mod." prefixes
     assert any(not torch.equal(before[k], model.state_dict()[k]) for k in before)
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_prefetched_batches_train_the_same_weights(compact, monkeypatch):
+    """The GPU's background batch path, run on the CPU: the same weights and losses."""
+    from seqcnn.sequence import CompactOneHot, sequence_bytes
+
+    data, valid = planted(256), planted(64, seed=1)
+    if compact:
+        seqs = ["".join("ACGT"[i] for i in row.argmax(0).tolist()) for row in data.x]
+        data = Tensors(CompactOneHot(sequence_bytes(seqs)), data.y)
+    plain = fit(data, valid)
+    monkeypatch.setattr(Trainer, "_prefetching", lambda self: True)
+    ahead = fit(data, valid)
+    a, b = plain.model.state_dict(), ahead.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert plain.history_["train_loss"].tolist() == ahead.history_["train_loss"].tolist()
