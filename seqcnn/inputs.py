@@ -427,24 +427,31 @@ def _tile_blocks(
     reason = np.where(bed["status"].to_numpy() == "summit_outside_peak", "ok", bed["status"])
     bed = bed.assign(status=reason)
     for part in iter_tiles(bed, length, stride, SHARD_BLOCK):
-        status = genome.status(part["chrom"].to_numpy(), part["start"], part["end"])
-        status = np.where(part["status"].to_numpy() != "ok", part["status"].to_numpy(), status)
-        if strict and (status != "ok").any():
-            i = int(np.flatnonzero(status != "ok")[0])
-            raise InputError(
-                f"window {part['chrom'].iloc[i]}:{part['start'].iloc[i]}-{part['end'].iloc[i]} "
-                f"of interval {part['peak_start'].iloc[i]}-{part['peak_end'].iloc[i]} cannot be "
-                f"scored ({status[i]}); --strict refuses the file; without --strict such "
-                "windows are skipped and counted",
-                path=data_path,
-                line=int(part["line"].iloc[i]),
-            )
         yield {
             "ids": part["name"].astype(str).tolist(),
             "windows": part,
-            "status": status,
+            "status": _window_status(part, genome, data_path, strict),
             "genome": genome,
         }
+
+
+def _window_status(win: pd.DataFrame, genome: Genome, data_path: Path, strict: bool) -> np.ndarray:
+    """Per window, ``ok`` or why it cannot be scored (its interval's own reason first);
+    with ``strict``, the first such window is an error."""
+    status = genome.status(win["chrom"].to_numpy(), win["start"], win["end"])
+    status = np.where(win["status"].to_numpy() != "ok", win["status"].to_numpy(), status)
+    if strict and (status != "ok").any():
+        i = int(np.flatnonzero(status != "ok")[0])
+        raise InputError(
+            f"interval {win['chrom'].iloc[i]}:{win['peak_start'].iloc[i]}-"
+            f"{win['peak_end'].iloc[i]} (window {win['start'].iloc[i]}-{win['end'].iloc[i]}) "
+            f"cannot be scored ({status[i]}); --strict refuses the file "
+            f"({int((status != 'ok').sum())} such windows); without --strict they are skipped "
+            "and counted",
+            path=data_path,
+            line=int(win["line"].iloc[i]),
+        )
+    return status
 
 
 def read_blocks(
@@ -491,18 +498,7 @@ def read_blocks(
             yield from _tile_blocks(data_path, genome, int(length), stride, strict)
             return
         win = windows(read_bed(data_path, skip_invalid=True), int(length))
-        status = genome.status(win["chrom"].to_numpy(), win["start"], win["end"])
-        status = np.where(win["status"].to_numpy() != "ok", win["status"].to_numpy(), status)
-        if strict and (status != "ok").any():
-            i = int(np.flatnonzero(status != "ok")[0])
-            raise InputError(
-                f"interval {win['chrom'].iloc[i]}:{win['peak_start'].iloc[i]}-"
-                f"{win['peak_end'].iloc[i]} cannot be scored ({status[i]}); --strict refuses "
-                f"the file ({int((status != 'ok').sum())} such records); without --strict "
-                "they are skipped and counted",
-                path=data_path,
-                line=int(win["line"].iloc[i]),
-            )
+        status = _window_status(win, genome, data_path, strict)
         for s in range(0, len(win), SHARD_BLOCK):
             part = win.iloc[s : s + SHARD_BLOCK]
             yield {
