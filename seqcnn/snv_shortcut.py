@@ -248,9 +248,10 @@ class SnvShortcut:
         seg_first = us[new]
         seg_len = np.zeros(seg_first.size, dtype=np.int64)
         np.maximum.at(seg_len, seg, us - seg_first[seg] + length)
-        gap = self.k - 1  # N between stretches: no filter position straddles two
+        # stretches are laid end to end: a filter position straddling two is computed but
+        # never read (a window reads only the positions that lie inside it)
         seg_off = np.zeros(seg_first.size, dtype=np.int64)
-        np.cumsum(seg_len[:-1] + gap, out=seg_off[1:])
+        np.cumsum(seg_len[:-1], out=seg_off[1:])
         offset = seg_off[seg] + (us - seg_first[seg])
         buffer = np.full(int(seg_off[-1] + seg_len[-1]), _N, dtype=np.uint8)
         cols = np.arange(length)
@@ -339,10 +340,19 @@ class SnvShortcut:
         # interior starts of each window, except the K that cover the SNV: two ranges
         ranges = [(o, w) for o, w in ((0, c - k + 1), (c + 1, length - k - c)) if w > 0]
         cover = c - k + 1  # the K starts from here on cover the SNV: pooled apart
-        if self.use_max:
+        # sliding maxima cost ~log2(L) passes over the buffer; gathering each window's
+        # positions and reducing them, ~3 passes over L positions per window (measured): the
+        # first wins where windows overlap densely (sorted SNVs), the second for sparse ones
+        dense = 3 * len(at) * (length - k + 1) > vals.shape[0] * (length.bit_length() + 2)
+        if self.use_max and dense:
             *maxima, ref_max = _sliding_max(vals, [w for _, w in ranges] + [k])
             parts_max += [m[at + o] for m, (o, _) in zip(maxima, ranges, strict=True)]
             ref_max = ref_max[at + cover]
+        elif self.use_max:
+            for o, w in [*ranges, (cover, k)]:
+                rows = (at[:, None] + torch.arange(o, o + w, device=device)).view(-1)
+                parts_max.append(vals.index_select(0, rows).view(len(at), w, -1).amax(1))
+            ref_max = parts_max.pop()
         if self.use_avg:
             parts_sum += [_sliding_sum(vals, w)[at + o] for o, w in ranges]
             ref_sum = _sliding_sum(vals, k)[at + cover]

@@ -41,10 +41,11 @@ The null of an effect is the same edit made in ``n_shuffles`` dinucleotide shuff
 window: the variant's flanks (the bases left and right of the allele, joined) are shuffled
 preserving dinucleotide counts, the REF and ALT alleles are put back at index ``c`` by the rule
 above, and the shuffled pair is scored. ``z = (delta - mean(null)) / sd(null)`` and the
-two-sided empirical p-value is ``(1 + #{|null| >= |delta|}) / (1 + n_shuffles)``, which is
-valid (never anti-conservative) when the window is exchangeable with its shuffles, as random
-sequence is. Shuffles are seeded per allele (``seed``, record index, ALT index), so results do
-not depend on chunking or batch size.
+two-sided empirical p-value is ``(1 + #{|null| >= |delta| - 1e-5}) / (1 + n_shuffles)``
+(near-ties count as ties: scores are exact only to float rounding), which is valid (never
+anti-conservative) when the window is exchangeable with its shuffles, as random sequence is.
+Shuffles are seeded per allele (``seed``, record index, ALT index), so results do not depend
+on chunking or batch size.
 """
 
 from __future__ import annotations
@@ -99,11 +100,15 @@ REF_POLICIES = ("skip", "trust", "fail")
 EDGE_POLICIES = ("pad", "skip")
 SCALES = ("logit", "probability")
 MISMATCH_WARNING = 0.05  # fraction of REF mismatches above which the build probably differs
+#: Null deltas this close to the observed one in size count as ties (as extreme): scores are
+#: exact to float rounding only, and the SNV shortcut's rounding depends on a window's
+#: neighbours in its chunk.
+TIE = 1e-5
 
 NULL_DESCRIPTION = (
     "the same edit in {n} dinucleotide-shuffled copies of the window (flanks shuffled, "
     "alleles kept at the centre; seed {seed}); z = (delta - mean) / sd of the null; "
-    "p = (1 + #|null| >= |delta|) / (1 + {n}), two-sided"
+    "p = (1 + #|null| >= |delta| - 1e-5) / (1 + {n}), two-sided"
 )
 
 
@@ -528,7 +533,27 @@ class VariantScorer:
     def _window_outputs(self, ok: list[VariantWindow]) -> tuple[torch.Tensor, torch.Tensor]:
         """REF and ALT outputs ``(n, T)`` of scored windows: SNVs through the shortcut
         when the model allows it, the rest (and any the shortcut declines) by the model."""
-        n, c = len(ok), self.length // 2
+        c = self.length // 2
+        snv = [len(w.ref) == 1 == len(w.alt) and len(w.left) == c for w in ok]
+        names: dict[str, int] = {}
+        return self._pair_outputs(
+            [w.ref_seq for w in ok],
+            [w.alt for w in ok],
+            [w.alt_seq for w in ok],
+            np.array(snv, dtype=bool),
+            np.array([names.setdefault(w.allele.chrom, len(names)) for w in ok], dtype=np.int64),
+            np.array([w.start for w in ok], dtype=np.int64),
+        )
+
+    def _pair_outputs(
+        self, ref_seqs: list[str], alt_bases: list[str], alt_seqs: list[str], snv: np.ndarray,
+        contig: np.ndarray, start: np.ndarray,
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """Outputs ``(n, T)`` of REF windows and their ALT windows. Where ``snv`` (the ALT is
+        the REF with ``alt_bases`` at ``L // 2``), :class:`SnvShortcut` scores both, sharing
+        the first convolution of overlapping windows (same ``contig``, near ``start``); the
+        model scores the others."""
+        n = len(ref_seqs)
         ref = alt = None
         todo = np.arange(n)
         if self.shortcut and self._snv is None:
@@ -536,33 +561,43 @@ class VariantScorer:
                 self._snv = SnvShortcut(self.model, self.length, self.rc_average)
             else:
                 self.shortcut = False  # the model does not allow it: asked once
-        if self._snv is not None:
-            snv = np.array(
-                [len(w.ref) == 1 == len(w.alt) and len(w.left) == c for w in ok], dtype=bool
-            )
-            idx = np.flatnonzero(snv)
-            if idx.size:
-                picked = [ok[i] for i in idx]
-                raw = "".join(w.left + w.ref + w.right for w in picked).encode("ascii")
-                windows = np.frombuffer(raw, dtype=np.uint8).reshape(idx.size, self.length)
-                names: dict[str, int] = {}
-                contig = np.array([names.setdefault(w.allele.chrom, len(names)) for w in picked])
-                start = np.array([w.start for w in picked], dtype=np.int64)
-                alt_base = np.frombuffer("".join(w.alt for w in picked).encode("ascii"), np.uint8)
-                r, a, done = self._snv.scores(windows, contig, start, alt_base)
-                if done.any():
-                    ref = torch.empty(n, r.shape[1], dtype=torch.float64)
-                    alt = torch.empty_like(ref)
-                    ref[idx[done]], alt[idx[done]] = self._scaled(r[done]), self._scaled(a[done])
-                    todo = np.setdiff1d(todo, idx[done])
+        idx = np.flatnonzero(snv) if self._snv is not None else np.zeros(0, dtype=np.int64)
+        if idx.size:
+            raw = "".join(ref_seqs[i] for i in idx).encode("ascii")
+            windows = np.frombuffer(raw, dtype=np.uint8).reshape(idx.size, self.length)
+            alt_base = np.frombuffer("".join(alt_bases[i] for i in idx).encode("ascii"), np.uint8)
+            r, a, done = self._snv.scores(windows, contig[idx], start[idx], alt_base)
+            if done.any():
+                ref = torch.empty(n, r.shape[1], dtype=torch.float64)
+                alt = torch.empty_like(ref)
+                ref[idx[done]], alt[idx[done]] = self._scaled(r[done]), self._scaled(a[done])
+                todo = np.setdiff1d(todo, idx[done])
         if todo.size:
-            seqs = [ok[i].ref_seq for i in todo] + [ok[i].alt_seq for i in todo]
+            seqs = [ref_seqs[i] for i in todo] + [alt_seqs[i] for i in todo]
             out = self._outputs(one_hot_encode(seqs))
             if ref is None:
                 ref = torch.empty(n, out.shape[1], dtype=torch.float64)
                 alt = torch.empty_like(ref)
             ref[todo], alt[todo] = out[: todo.size], out[todo.size :]
         return ref, alt
+
+    def _null_outputs(self, ok: list[VariantWindow], k: int) -> np.ndarray:
+        """Outputs ``(n, 2, k, T)`` of the REF and ALT windows of ``k`` shuffles per allele
+        (each shuffled window is its own place: nothing is shared between them)."""
+        c = self.length // 2
+        ref_seqs, alt_seqs, alt_bases, snv = [], [], [], []
+        for w in ok:
+            windows = self._null_windows(w)
+            ref_seqs += windows[:k]
+            alt_seqs += windows[k:]
+            alt_bases += [w.alt] * k
+            snv += [len(w.ref) == 1 == len(w.alt) and len(w.left) == c] * k
+        n = len(ref_seqs)
+        ref, alt = self._pair_outputs(
+            ref_seqs, alt_bases, alt_seqs, np.array(snv, dtype=bool), np.arange(n),
+            np.zeros(n, dtype=np.int64),
+        )  # fmt: skip
+        return torch.stack([ref.view(len(ok), k, -1), alt.view(len(ok), k, -1)], 1).numpy()
 
     def _null_windows(self, w: VariantWindow) -> list[str]:
         flanks = w.left + w.right
@@ -620,14 +655,13 @@ class VariantScorer:
             ref_all[ok_idx], alt_all[ok_idx] = ref_scores, alt_scores
             if self.n_shuffles:
                 k = self.n_shuffles
-                seqs = [s for w in ok for s in self._null_windows(w)]
-                null = self._outputs(one_hot_encode(seqs)).numpy().reshape(len(ok), 2, k, T)
+                null = self._null_outputs(ok, k)  # (n_ok, 2, k, T)
                 d_null = null[:, 1] - null[:, 0]  # (n_ok, k, T)
                 delta = alt_scores - ref_scores  # (n_ok, T)
                 sd = d_null.std(axis=1, ddof=1) if k > 1 else np.full_like(delta, np.nan)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     z = np.where(sd > 0, (delta - d_null.mean(axis=1)) / sd, np.nan)
-                count = (np.abs(d_null) >= np.abs(delta)[:, None, :]).sum(axis=1)
+                count = (np.abs(d_null) >= np.abs(delta)[:, None, :] - TIE).sum(axis=1)
                 z_all[ok_idx], p_all[ok_idx] = z, (1 + count) / (1 + k)
         frame = {
             "chrom": [w.allele.chrom for w in windows],
