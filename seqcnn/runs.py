@@ -124,8 +124,8 @@ def train_run(
     elif file_kind(train) == "bed":
         held_test = data.test_chroms if test is None else []
         parts = split_by_chrom(train_set, data.valid_chroms, held_test)
-        train_set, valid_set = parts["train"], parts["valid"]
-        test_set = parts.get("test") if test is None else test_set
+        train_set, valid_set = parts.pop("train"), parts.pop("valid")
+        test_set = parts.pop("test", None) if test is None else test_set
     elif data.valid_fraction > 0:
         train_set, valid_set = holdout_split(train_set, data.valid_fraction, rng)
     else:

@@ -841,30 +841,37 @@ def sequence_bytes(
     if not items:
         return np.zeros((0, length or 0), dtype=np.uint8)
     lengths, starts = _offsets(items)
-    try:
-        raw = "".join(items).encode("ascii")
-    except UnicodeEncodeError as err:
-        raw, bad = b"", err.start
-    else:
-        bad = _first_invalid(raw)
-    if bad >= 0:
-        i, pos = _locate(starts, lengths, bad)
-        record = None if names is None else str(names[i])
-        raise InputError(
-            f"sequence {i}: {invalid_character_message(items[i][pos], pos)}", record=record
-        )
     longest = int(lengths.max())
     out_len = longest if length is None else _check_length(length, lengths, names)
-    flat = np.frombuffer(raw, dtype=np.uint8)
     if out is None:
         out = np.empty((len(items), out_len), dtype=np.uint8)
     elif out.shape != (len(items), out_len) or out.dtype != np.uint8:
         raise ValueError(f"out must be uint8 of shape {(len(items), out_len)}, got {out.shape}")
-    if out_len == longest and bool((lengths == longest).all()):
-        out[:] = flat.reshape(len(items), out_len)
-        return out
-    out[:] = PAD_BYTE
-    out[np.arange(out_len) < lengths[:, None]] = flat  # row-major: row i's first cells
+    equal = out_len == longest and bool((lengths == longest).all())
+    if not equal:
+        out[:] = PAD_BYTE
+    # in pieces of ~16 MB: the joined text and its bytes are temporaries of that size only
+    step = max(1, (1 << 24) // max(longest, 1))
+    for a in range(0, len(items), step):
+        b = min(a + step, len(items))
+        try:
+            raw = "".join(items[a:b]).encode("ascii")
+        except UnicodeEncodeError as err:
+            raw, bad = b"", err.start
+        else:
+            bad = _first_invalid(raw)
+        if bad >= 0:
+            i, pos = _locate(starts[a:b] - starts[a], lengths[a:b], bad)
+            i += a
+            record = None if names is None else str(names[i])
+            raise InputError(
+                f"sequence {i}: {invalid_character_message(items[i][pos], pos)}", record=record
+            )
+        flat = np.frombuffer(raw, dtype=np.uint8)
+        if equal:
+            out[a:b] = flat.reshape(b - a, out_len)
+        else:  # row-major: row i's first cells
+            out[a:b][np.arange(out_len) < lengths[a:b, None]] = flat
     return out
 
 

@@ -372,3 +372,20 @@ def test_dinucleotide_shuffle_bytes_many_chunks():
     want = dinucleotide_shuffle_many(seqs, n=1, seed=3)
     got = dinucleotide_shuffle_bytes(sequence_bytes(seqs), n=1, seed=3)
     assert got.tobytes().decode() == "".join(want)
+
+
+def test_sequence_bytes_in_pieces_equals_one_pass():
+    """Inputs larger than one piece (~16 MB) are encoded piece by piece, identically."""
+    from seqcnn.sequence import sequence_bytes
+
+    rng = np.random.default_rng(0)
+    base = rng.choice(np.frombuffer(b"ACGTN", "S1"), size=(18_000, 1000)).view("S1000").ravel()
+    seqs = [s.decode() for s in base.tolist()]
+    seqs[17_000] = seqs[17_000][:400]  # unequal lengths: padded rows in the second piece
+    got = sequence_bytes(seqs)
+    assert got.shape == (18_000, 1000)
+    assert got[17_000, :400].tobytes().decode() == seqs[17_000]
+    assert (got[17_000, 400:] == 0).all() and got[16_999].tobytes().decode() == seqs[16_999]
+    seqs[17_500] = seqs[17_500][:10] + "X" + seqs[17_500][11:]
+    with pytest.raises(InputError, match="sequence 17500: .*'X' at position 11 "):  # 1-based
+        sequence_bytes(seqs)
