@@ -870,14 +870,20 @@ class Genome:
         start = bed["start"].to_numpy(dtype=np.int64)
         lengths = bed["end"].to_numpy(dtype=np.int64) - start
         if (lengths == lengths[0]).all():
-            codes = self.interval_codes(bed, stranded=stranded, path=path)
-            if self.upper:
-                codes = _UPPER_LUT[codes]
-            if codes.shape[1] == 0:
+            width = int(lengths[0])
+            if width == 0:
                 return [""] * len(bed)
-            return (
-                np.ascontiguousarray(codes).view(f"S{codes.shape[1]}").ravel().astype(str).tolist()
-            )
+            # in pieces of ~16 MB of bases: the codes, their text and no 4-byte-per-base
+            # unicode array are temporaries of that size only
+            out: list[str] = []
+            step = max(1, (1 << 24) // width)
+            for a in range(0, len(bed), step):
+                codes = self.interval_codes(bed.iloc[a : a + step], stranded=stranded, path=path)
+                if self.upper:
+                    codes = _UPPER_LUT[codes]
+                text = np.ascontiguousarray(codes).tobytes().decode("latin-1")
+                out.extend(text[i : i + width] for i in range(0, len(text), width))
+            return out
         chrom = bed["chrom"].astype(str).tolist()
         arrays = {c: self.codes(c) for c in set(chrom)}
         seqs = [
