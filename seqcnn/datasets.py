@@ -25,18 +25,20 @@ from torch.utils.data import Dataset
 
 from seqcnn.exceptions import InputError
 from seqcnn.io.bed import windows
-from seqcnn.io.genome import Genome
+from seqcnn.io.genome import Genome, GenomeRows
 from seqcnn.io.table import SequenceTable
 from seqcnn.sequence import (
     CompactOneHot,
     check_bytes,
     dinucleotide_shuffle_bytes,
     dinucleotide_shuffle_many,
+    one_hot_bytes,
     one_hot_encode,
     sequence_bytes,
 )
 
 __all__ = [
+    "GenomeWindows",
     "TensorData",
     "Tensors",
     "SequenceDataset",
@@ -230,6 +232,49 @@ class IntervalDataset(SequenceDataset):
         for s in range(0, n, 1 << 16):  # in chunks: the copy's temporary stays small
             rows = np.arange(s, min(s + (1 << 16), n))
             self._crops[rows] = view[rows, offset[rows]]
+
+
+class GenomeWindows:
+    """Model inputs ``(N, 4, L)`` read from the genome batch by batch (training from BED
+    windows in bounded memory: the genome's arrays plus ~16 bytes a window).
+
+    ``x[index]`` and :meth:`batch` gather the windows' bytes and one-hot encode them, as
+    :class:`~seqcnn.sequence.CompactOneHot` does for bytes held in memory.
+    """
+
+    def __init__(self, rows: GenomeRows) -> None:
+        self.rows = rows
+
+    @property
+    def shape(self) -> torch.Size:
+        return torch.Size([len(self.rows), 4, self.rows.length])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.rows.start.nbytes + self.rows.chrom.nbytes)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def size(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def _index(self, index) -> np.ndarray | slice:
+        if isinstance(index, torch.Tensor):
+            return index.cpu().numpy()
+        return index
+
+    def __getitem__(self, index) -> torch.Tensor:
+        return one_hot_bytes(self.rows.codes(self._index(index)))
+
+    def batch(
+        self, index, device: str | torch.device | None = None, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        """One-hot of rows ``index``, made on ``device`` (bytes cross to a GPU)."""
+        part = torch.from_numpy(self.rows.codes(self._index(index)))
+        if device is not None and torch.device(device).type == "cuda":
+            part = part.pin_memory()
+        return one_hot_bytes(part, dtype=dtype, device=device)
 
 
 class _BufferRows(Sequence):

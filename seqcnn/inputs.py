@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seqcnn.datasets import ShuffledNegatives, Tensors
+from seqcnn.datasets import GenomeWindows, ShuffledNegatives, Tensors
 from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.io import (
     SequenceTable,
@@ -36,7 +36,7 @@ from seqcnn.io import (
 )
 from seqcnn.io.bed import iter_tiles, read_bed, windows
 from seqcnn.io.fasta import iter_fasta_records, read_labelled_fasta
-from seqcnn.io.genome import Genome
+from seqcnn.io.genome import Genome, GenomeRows
 from seqcnn.metrics import SIGMOID_TASKS, TABLE_TASKS
 from seqcnn.negatives import NEGATIVE_KINDS, read_intervals
 from seqcnn.sequence import CompactOneHot, sequence_bytes
@@ -210,7 +210,10 @@ class ImageSet:
 def as_tensors(data: SequenceTable | ImageSet) -> Tensors:
     if isinstance(data, ImageSet):
         return Tensors(data.x, data.y)
-    x = CompactOneHot(sequence_bytes(data.sequences, names=data.ids))  # one byte per base
+    if isinstance(data.sequences, GenomeRows):  # windows read from the genome per batch
+        x = GenomeWindows(data.sequences)
+    else:
+        x = CompactOneHot(sequence_bytes(data.sequences, names=data.ids))  # one byte per base
     return Tensors(x, torch.from_numpy(np.array(data.labels, dtype=np.float32)))
 
 
@@ -375,6 +378,13 @@ class RecordOddities:
         merged = np.concatenate([self.seen, np.sort(hashes)])
         merged.sort(kind="stable")
         self.seen = merged
+
+    def add_table(self, table: SequenceTable) -> None:
+        """Count the oddities of a whole table, block by block (its sequences may be read
+        from the genome on demand: no list of them all is made)."""
+        for a in range(0, len(table), SHARD_BLOCK):
+            ids = table.ids[a : a + SHARD_BLOCK]
+            self.add(list(ids), list(table.sequences[a : a + SHARD_BLOCK]))
 
     def messages(self, path: str | Path) -> list[str]:
         """One line per kind of oddity found, with its count and first record."""

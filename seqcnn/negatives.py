@@ -20,7 +20,7 @@ import pandas as pd
 
 from seqcnn.exceptions import InputError
 from seqcnn.io.bed import merge_intervals, overlaps, read_bed, windows
-from seqcnn.io.genome import Genome
+from seqcnn.io.genome import Genome, GenomeRows
 from seqcnn.io.table import SequenceTable
 from seqcnn.sequence import dinucleotide_shuffle_many, gc_content
 
@@ -375,7 +375,8 @@ def interval_examples(
     max_n: float = 0.01,
     jitter: int = 0,
     seed: int | None = None,
-) -> tuple[list[str], np.ndarray, pd.DataFrame]:
+    fetch: bool = True,
+) -> tuple[list[str] | None, np.ndarray, pd.DataFrame]:
     """Fixed-length labelled sequences from BED intervals and a genome.
 
     Positives are ``length``-bp windows centred on each interval's summit (narrowPeak) or
@@ -407,10 +408,14 @@ def interval_examples(
         Shift each positive window by a random offset in ``[-jitter, jitter]`` (training
         augmentation; :class:`IntervalDataset` re-draws shifts every epoch instead).
     seed : int, optional
+    fetch : bool
+        Fetch the windows' sequences. ``False`` (except for ``shuffle`` negatives, which need
+        them) checks the windows against the genome and returns ``None`` for the sequences:
+        ``meta`` has the coordinates (see :class:`seqcnn.datasets.GenomeRows`).
 
     Returns
     -------
-    sequences : list of str (N,)
+    sequences : list of str (N,), or None
     labels : numpy.ndarray (N, 1) float32
     meta : pandas.DataFrame (N rows)
         ``chrom start end name label kind line`` (the window, ``kind`` is ``positive`` or the
@@ -444,7 +449,12 @@ def interval_examples(
         shift = rng.integers(-jitter, jitter + 1, size=len(win))
         win["start"] += shift
         win["end"] += shift
-    pos_seqs = genome.fetch_intervals(win)
+    fetch = fetch or negatives == "shuffle"
+    if fetch:
+        pos_seqs = genome.fetch_intervals(win)
+    else:
+        genome.check(win)  # the errors fetching would give, without the strings
+        pos_seqs = None
     if label_column is not None:
         if label_column not in bed.columns:
             raise InputError(
@@ -473,12 +483,12 @@ def interval_examples(
             }
         )
     ]
-    seqs = list(pos_seqs)
+    seqs = list(pos_seqs) if fetch else None
     if negatives == "flank":
         neg = flank_negatives(
             bed, genome, length, distance=distance, max_n=max_n, positive_windows=centred
         )
-        neg_seqs = genome.fetch_intervals(neg)
+        neg_seqs = genome.fetch_intervals(neg) if fetch else None
         line_of = dict(zip(names, lines, strict=True))
         neg_lines = neg["source"].map(line_of).fillna(-1).to_numpy(dtype=np.int64)
     elif negatives == "gc":
@@ -494,7 +504,7 @@ def interval_examples(
             positive_sequences=pos_seqs,
             positive_windows=centred,
         )
-        neg_seqs = genome.fetch_intervals(neg)
+        neg_seqs = genome.fetch_intervals(neg) if fetch else None
         neg_lines = np.full(len(neg), -1)
     elif negatives == "shuffle":
         k = n_negatives or 1
@@ -528,7 +538,8 @@ def interval_examples(
                 }
             )
         )
-        seqs.extend(neg_seqs)
+        if seqs is not None:
+            seqs.extend(neg_seqs)
     out = pd.concat(meta, ignore_index=True)
     out.attrs = dict(bed.attrs)
     return seqs, out["label"].to_numpy(dtype=np.float32)[:, None], out
@@ -593,8 +604,11 @@ def read_intervals(
         center=center,
         label_column=label_column,
         seed=seed,
+        fetch=False,
         **kwargs,
     )
+    if seqs is None:  # read from the genome when needed: no string of each window is kept
+        seqs = GenomeRows(genome, meta["chrom"].to_numpy(), meta["start"].to_numpy(), length)
     lines = meta["line"].to_numpy(dtype=np.int64).copy()
     lines[meta["kind"].to_numpy() != "positive"] = -1
     return SequenceTable(

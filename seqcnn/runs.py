@@ -140,7 +140,7 @@ def train_run(
         train_data, task, targets = sequence_training_set(train_set, data, config.seed)
         n_outputs = len(targets)
         oddities = RecordOddities(int(train_data.x.shape[-1]))  # padded to the longest
-        oddities.add(list(train_set.ids), list(train_set.sequences))
+        oddities.add_table(train_set)
         for message in oddities.messages(train):
             warnings.warn(message, stacklevel=2)
         if task in SIGMOID_TASKS:
@@ -290,7 +290,7 @@ def evaluate_run(
         if isinstance(piece, ImageSet):
             tensors = as_tensors(piece)
         else:
-            oddities.add(list(piece.ids), list(piece.sequences))
+            oddities.add_table(piece)
             piece = complete_eval_set(piece, data, task, seed=1)
             check_targets(piece, targets, data_path)
             tensors = as_tensors(piece)

@@ -835,6 +835,12 @@ def sequence_bytes(
     >>> sequence_bytes(["ACgt", "TR"]).tobytes()
     b'ACgtTR\\x00\\x00'
     """
+    fill = getattr(seqs, "fill_bytes", None)  # rows that write their own bytes (genome windows)
+    if fill is not None and length in (None, seqs.length):
+        if out is None:
+            out = np.empty((len(seqs), seqs.length), dtype=np.uint8)
+        fill(out)
+        return out
     items, _ = _as_list(seqs)
     if names is not None and len(names) != len(items):
         raise ValueError(f"names has {len(names)} items but there are {len(items)} sequences")
@@ -1088,7 +1094,7 @@ def to_batch(
     >>> to_batch(CompactOneHot(sequence_bytes(["ACGT", "TTGA"])), slice(0, 1)).shape
     torch.Size([1, 4, 4])
     """
-    if isinstance(x, CompactOneHot):
+    if isinstance(x, CompactOneHot) or hasattr(x, "batch"):  # bytes, or genome windows
         return x.batch(index, device)
     part = x[index]
     if device is None:

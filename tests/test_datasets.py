@@ -379,3 +379,48 @@ def test_interval_dataset_is_compact(tiny):
     assert ds._full.nbytes == 3 * 30
     ds.set_epoch(4)
     assert np.asarray(ds.x).shape == (3, 4, 20) and ds.x[0].sum() <= 20
+
+
+def test_genome_windows_are_the_windows_strings_one_hot(tmp_path):
+    """BED windows read from the genome per batch: the same inputs as their strings."""
+    from seqcnn.datasets import GenomeWindows, Tensors
+    from seqcnn.inputs import as_tensors
+    from seqcnn.io import Genome
+    from seqcnn.io.genome import GenomeRows
+    from seqcnn.negatives import read_intervals
+    from seqcnn.sequence import one_hot_encode, sequence_bytes, to_batch
+
+    rng = np.random.default_rng(0)
+    seq = "".join(rng.choice(list("ACGTacgtN"), 5000))
+    (tmp_path / "g.fa").write_text(">c1\n" + seq + "\n>c2\n" + seq[::-1] + "\n")
+    (tmp_path / "p.bed").write_text(
+        "".join(f"c{1 + i % 2}\t{500 + 300 * i}\t{540 + 300 * i}\tp{i}\n" for i in range(12))
+    )
+    table = read_intervals(tmp_path / "p.bed", tmp_path / "g.fa", 60, negatives="flank")
+    assert isinstance(table.sequences, GenomeRows)  # coordinates only, no strings kept
+    strings = list(table.sequences)
+    genome = Genome(tmp_path / "g.fa")
+    for i, s in enumerate(strings):
+        chrom, start = table.columns["chrom"][i], int(table.columns["start"][i])
+        assert s == genome.fetch(chrom, start, start + 60)
+    data = as_tensors(table)
+    assert isinstance(data.x, GenomeWindows) and data.x.shape == (len(strings), 4, 60)
+    want = one_hot_encode(strings)
+    assert torch.equal(data.x[:], want)
+    idx = torch.tensor([5, 0, 7])
+    assert torch.equal(to_batch(data.x, idx), want[idx])
+    assert np.array_equal(sequence_bytes(table.sequences), sequence_bytes(strings))
+    part = table.subset(np.array([2, 3]))
+    assert isinstance(part.sequences, GenomeRows) and list(part.sequences) == strings[2:4]
+    # training on them gives the same weights as training on the same windows as bytes
+    from seqcnn.models import create_model
+    from seqcnn.sequence import CompactOneHot
+    from seqcnn.train import TrainConfig, Trainer
+
+    weights = []
+    for x in (data.x, CompactOneHot(sequence_bytes(strings))):
+        torch.manual_seed(0)
+        model = create_model("deepbind", n_filters=4, filter_width=5, hidden=4)
+        config = TrainConfig(epochs=2, verbose=False, batch_size=8, seed=1)
+        weights.append(Trainer(model, config).fit(Tensors(x, data.y)).model.state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

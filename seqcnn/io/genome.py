@@ -36,7 +36,7 @@ import os
 import tempfile
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +46,7 @@ import pandas as pd
 from seqcnn.exceptions import InputError
 from seqcnn.io.text import gzip_kind
 
-__all__ = ["Genome", "GenomeWarning", "gzip_kind", "BGZF_EOF"]
+__all__ = ["Genome", "GenomeRows", "GenomeWarning", "gzip_kind", "BGZF_EOF"]
 
 #: The empty block that ends every complete BGZF file (SAM/BAM specification, 4.1.2).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
@@ -900,3 +900,49 @@ class Genome:
         """The whole sequence of a contig as a string."""
         self._check_chrom(chrom)
         return self._text(self.codes(chrom))
+
+
+class GenomeRows(Sequence):
+    """The sequences of genome windows of one length, read on demand: a table of windows
+    that holds their coordinates only (~16 bytes a window, not a string of each).
+
+    ``rows[i]`` is the window's text (as :meth:`Genome.fetch`); :meth:`fill_bytes` writes
+    many windows' bytes at once (what :func:`seqcnn.sequence.sequence_bytes` uses).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "g.fa"
+    >>> _ = p.write_text(">c\\nACGTACGTAA\\n")
+    >>> rows = GenomeRows(Genome(p), np.array(["c", "c"]), np.array([0, 6]), 4)
+    >>> list(rows), rows.subset([1])[0]
+    (['ACGT', 'GTAA'], 'GTAA')
+    """
+
+    def __init__(self, genome: Genome, chrom: np.ndarray, start: np.ndarray, length: int):
+        self.genome, self.length = genome, int(length)
+        self.chrom = np.asarray(chrom).astype(str)
+        self.start = np.asarray(start, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        s = int(self.start[i])
+        return self.genome.fetch(str(self.chrom[i]), s, s + self.length)
+
+    def subset(self, index) -> GenomeRows:
+        return GenomeRows(self.genome, self.chrom[index], self.start[index], self.length)
+
+    def codes(self, index=slice(None)) -> np.ndarray:
+        """The bytes ``(n, L)`` of rows ``index``, gathered from the genome's arrays."""
+        return self.genome.window_codes(self.chrom[index], self.start[index], self.length)
+
+    def fill_bytes(self, out: np.ndarray) -> None:
+        """Write every row's bytes into ``out`` ``(N, L)``, ~16 MB at a time."""
+        step = max(1, (1 << 24) // max(self.length, 1))
+        for a in range(0, len(self), step):
+            b = min(a + step, len(self))
+            self.genome.window_codes(self.chrom[a:b], self.start[a:b], self.length, out=out[a:b])

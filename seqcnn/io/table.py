@@ -95,7 +95,11 @@ class SequenceTable:
         pick = idx.tolist()
         return SequenceTable(
             ids=[self.ids[i] for i in pick],
-            sequences=[self.sequences[i] for i in pick],
+            sequences=(
+                self.sequences.subset(idx)  # rows read on demand stay so
+                if hasattr(self.sequences, "subset")
+                else [self.sequences[i] for i in pick]
+            ),
             labels=None if self.labels is None else self.labels[idx],
             target_names=list(self.target_names),
             path=self.path,
