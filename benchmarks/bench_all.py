@@ -25,6 +25,11 @@ Sections (``--only a,b``; all by default):
   sequences. Target <= 4 bytes per base.
 - ``predict-memory``: peak resident memory of ``seqcnn predict`` on n and 10 n sequences
   (``--full``: 100,000 and 1,000,000 of 101 bp); flat means the ratio stays within 1.2.
+- ``bed-memory``: a BED training set of 1,000,000 windows x 1,000 bp on the genome slice
+  (``--quick``: 100,000) read as ``train`` reads it (``read_intervals`` + ``as_tensors``) and
+  200 batches drawn: the child's peak above the loaded genome, per window base, against the
+  1 byte per base the windows would take as bytes. Batches checked equal to the windows'
+  one-hot.
 
 Output: one JSON line per measurement on stdout, then a Markdown table. Exit status 1 if an
 output check fails, never because of a timing.
@@ -54,8 +59,17 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SEQCNN_DATA_DIR", REPO.parent / "shared" / "data"))
 GENOME_SLICE = DATA / "genome-slice" / "baskerville_hg38_chr1_first1Mb.fa.gz"
-LOWER_IS_BETTER = ("memory", "predict-memory")
-SECTIONS = ("encoding", "training", "batches", "scan", "variants", "memory", "predict-memory")
+LOWER_IS_BETTER = ("memory", "predict-memory", "bed-memory")
+SECTIONS = (
+    "encoding",
+    "training",
+    "batches",
+    "scan",
+    "variants",
+    "memory",
+    "predict-memory",
+    "bed-memory",
+)
 RESULTS: list[dict[str, Any]] = []
 FAILED: list[str] = []
 
@@ -630,6 +644,71 @@ def bench_predict_memory(args) -> None:
     )
 
 
+_BED_CHILD = r"""
+import json, sys, torch
+torch.set_num_threads(1)
+from seqcnn.inputs import as_tensors
+from seqcnn.io import Genome
+from seqcnn.negatives import read_intervals
+from seqcnn.sequence import one_hot_encode, to_batch
+
+def status(key):
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(key)) * 1024
+
+genome = Genome(sys.argv[1])
+genome.codes("chr1")  # the genome in memory: the baseline
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # reset VmHWM to the current resident set
+base = status("VmRSS")
+table = read_intervals(sys.argv[2], genome, int(sys.argv[3]), negatives="none")
+data = as_tensors(table)
+order = torch.randperm(len(data.x), generator=torch.Generator().manual_seed(0))
+ok = True
+for k, idx in enumerate(order[: 128 * 200].split(128)):
+    x = to_batch(data.x, idx)
+    if k == 0:
+        ok = torch.equal(x, one_hot_encode([table.sequences[int(i)] for i in idx]))
+print(json.dumps({"peak": status("VmHWM") - base, "kind": type(data.x).__name__, "ok": ok}))
+"""
+
+
+def bench_bed_memory(args) -> None:
+    n, length = (100_000, 1000) if args.quick else (1_000_000, 1000)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        bed = tmp / "windows.bed"
+        rng = np.random.default_rng(2)
+        starts = np.sort(rng.integers(1000, 997_000, n))
+        with open(bed, "w") as fh:
+            fh.writelines(f"chr1\t{p}\t{p + 200}\tw{i}\n" for i, p in enumerate(starts.tolist()))
+        env = dict(os.environ, OMP_NUM_THREADS="1", SEQCNN_CACHE_DIR=str(tmp / "cache"))
+        t = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", _BED_CHILD, str(GENOME_SLICE), str(bed), str(length)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        wall = time.perf_counter() - t
+    if out.returncode:
+        raise RuntimeError(f"child failed: {out.stderr[-2000:]}")
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    bases = n * length
+    report(
+        section="bed-memory",
+        what="BED training set, as train reads it: peak above the genome, per window base",
+        case=f"{n:,} windows x {length} bp on the genome slice, 200 batches of 128",
+        ratio=got["peak"] / bases,
+        target=1.0,
+        check=check(got["ok"], "genome-window batches"),
+        peak_mib=got["peak"] / 2**20,
+        as_bytes_mib=bases / 2**20,
+        x=got["kind"],
+        seconds=wall,
+    )
+
+
 # ---------------------------------------------------------------------------- variants
 def plain_variant_loop(model, vcf_path: Path, length: int, batch: int) -> np.ndarray:
     """The plain pipeline: cyvcf2 records, a pyfaidx window per variant, numpy one-hot,
@@ -784,6 +863,7 @@ def main(argv: list[str] | None = None) -> int:
         "variants": bench_variants,
         "memory": bench_memory,
         "predict-memory": bench_predict_memory,
+        "bed-memory": bench_bed_memory,
     }
     for name in args.only.split(","):
         if name not in funcs:
