@@ -24,6 +24,7 @@ Temporary files that an interrupted write leaves behind (``.NAME.XXXXXXXX.tmp...
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -177,6 +178,17 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     return config
 
 
+def _option_defaults() -> dict[str, dict[str, Any]]:
+    """The default of every data and training option, as written to ``config.json``."""
+    from seqcnn.inputs import DataOptions
+    from seqcnn.train import TrainConfig
+
+    return {
+        "data": json.loads(json.dumps(dataclasses.asdict(DataOptions()))),
+        "training": json.loads(json.dumps(TrainConfig().to_dict())),
+    }
+
+
 def check_resume_options(recorded: dict[str, Any], given: dict[str, Any], path: Path) -> None:
     """Refuse to resume with options other than the checkpoint's.
 
@@ -200,13 +212,14 @@ def check_resume_options(recorded: dict[str, Any], given: dict[str, Any], path: 
             for k in sorted(set(a) | set(b))
             if a.get(k) != b.get(k)
         ]
+    defaults = _option_defaults()
     for section in ("data", "training"):
         a, b = old.get(section, {}), new.get(section, {})
-        diffs += [
-            f"{k} ({a.get(k)!r} -> {b.get(k)!r})"
-            for k in sorted(set(a) | set(b))
-            if a.get(k) != b.get(k) and not (section == "training" and k in RESUME_MAY_CHANGE)
-        ]
+        for k in sorted(set(a) | set(b)):
+            if k not in a and k in b and b[k] == defaults[section].get(k, object()):
+                continue  # an option added since the run was recorded, at its default
+            if a.get(k) != b.get(k) and not (section == "training" and k in RESUME_MAY_CHANGE):
+                diffs.append(f"{k} ({a.get(k)!r} -> {b.get(k)!r})")
     if diffs:
         raise ConfigError(
             f"{path}: --resume continues a run with its own options, but these differ from the "

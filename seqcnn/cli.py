@@ -524,6 +524,14 @@ def _data_options(p: argparse.ArgumentParser, training: bool) -> None:
     g.add_argument(
         "--test-chroms", nargs="+", default=None, help="BED inputs: test chromosomes (default chr9)"
     )
+    g.add_argument(
+        "--jitter",
+        type=int,
+        default=None,
+        metavar="BP",
+        help="BED inputs: shift each training window by up to BP bp, drawn anew every epoch "
+        "(with --negatives flank, gc or none; default 0)",
+    )
 
 
 def default_threads() -> int:

@@ -74,6 +74,7 @@ RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
     "valid_fraction": (0, True, 1, False),
     "test_fraction": (0, True, 1, False),
     "length": (1, True, 10_000_000, True),
+    "jitter": (0, True, 10_000_000, True),
 }
 
 

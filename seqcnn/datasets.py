@@ -39,6 +39,7 @@ from seqcnn.sequence import (
 
 __all__ = [
     "GenomeWindows",
+    "JitteredWindows",
     "TensorData",
     "Tensors",
     "SequenceDataset",
@@ -275,6 +276,50 @@ class GenomeWindows:
         if device is not None and torch.device(device).type == "cuda":
             part = part.pin_memory()
         return one_hot_bytes(part, dtype=dtype, device=device)
+
+
+class JitteredWindows:
+    """Genome windows that move by up to ``jitter`` bp, anew each epoch (augmentation).
+
+    :meth:`set_epoch` (called by the trainer) draws every window's shift in
+    ``[-jitter, jitter]`` from ``(seed, epoch)``, kept on its contig; epoch 0 and
+    :meth:`fixed` give the windows as read. Batches are gathered from the genome
+    (:class:`GenomeWindows`), so nothing but the coordinates is held.
+
+    Attributes
+    ----------
+    x : GenomeWindows (N, 4, L)
+    y : torch.Tensor (N, T)
+    """
+
+    def __init__(self, rows: GenomeRows, y: torch.Tensor, jitter: int, seed: int = 0) -> None:
+        if jitter < 0:
+            raise InputError(f"jitter must be >= 0, got {jitter}")
+        self._rows0 = rows
+        self._rows = rows.subset(slice(None))
+        self._rows.start = rows.start.copy()
+        self.x, self.y = GenomeWindows(self._rows), y
+        self.jitter, self.seed = int(jitter), int(seed)
+        sizes = np.array([rows.genome.chrom_sizes[c] for c in rows.chrom], dtype=np.int64)
+        self._low = np.maximum(-self.jitter, -rows.start)  # stay on the contig
+        self._high = np.minimum(self.jitter, sizes - rows.start - rows.length)
+        self._low = np.minimum(self._low, 0)
+        self._high = np.maximum(self._high, 0)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the shifts of ``epoch`` (0: none)."""
+        if epoch == 0 or self.jitter == 0:
+            self._rows.start[:] = self._rows0.start
+            return
+        rng = np.random.default_rng([self.seed, epoch])
+        self._rows.start[:] = self._rows0.start + rng.integers(self._low, self._high + 1)
+
+    def fixed(self) -> Tensors:
+        """The windows as read (unshifted), for evaluation after training."""
+        return Tensors(GenomeWindows(self._rows0), self.y)
 
 
 class _BufferRows(Sequence):

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seqcnn.datasets import GenomeWindows, ShuffledNegatives, Tensors
+from seqcnn.datasets import GenomeWindows, JitteredWindows, ShuffledNegatives, Tensors
 from seqcnn.exceptions import ConfigError, InputError
 from seqcnn.io import (
     SequenceTable,
@@ -108,6 +108,7 @@ class DataOptions:
     length: int = 101  # window length for BED inputs (DeepBind's 101 bp)
     valid_chroms: list[str] = field(default_factory=lambda: ["chr8"])  # held out (BED inputs)
     test_chroms: list[str] = field(default_factory=lambda: ["chr9"])  # held out (BED inputs)
+    jitter: int = 0  # BED training: shift each window by up to this many bp, anew each epoch
 
     def __post_init__(self) -> None:
         is_file = Path(self.negatives).suffix.lower() in FASTA_SUFFIXES + (".gz",)
@@ -127,6 +128,8 @@ class DataOptions:
             )
         if self.length < 1:
             raise ConfigError(f"length must be at least 1 bp, got {self.length} (--length)")
+        if self.jitter < 0:
+            raise ConfigError(f"jitter must be 0 or more bp, got {self.jitter} (--jitter)")
         for name in ("valid_fraction", "test_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
@@ -246,6 +249,11 @@ def sequence_training_set(
             table, labels=np.ones((len(table), 1), np.float32), target_names=["bound"]
         )
     task = _task(table, data)
+    if data.jitter and data.negatives == "shuffle":
+        raise ConfigError(
+            "--jitter shifts genome windows; shuffled negatives are not genome windows: use "
+            "--negatives flank, gc or none with --jitter"
+        )
     if data.negatives == "shuffle":
         if task != "binary":
             raise ConfigError("--negatives shuffle needs a single binary target")
@@ -256,6 +264,15 @@ def sequence_training_set(
         return dataset, task, list(table.target_names)
     if task in SIGMOID_TASKS:
         check_both_classes(table)
+    if data.jitter:
+        if not isinstance(table.sequences, GenomeRows):
+            raise ConfigError(
+                "--jitter shifts genome windows: it needs a BED training set with --negatives "
+                "flank, gc or none (shuffled negatives and sequence files cannot be shifted)"
+            )
+        labels = torch.from_numpy(np.array(table.labels, dtype=np.float32))
+        dataset = JitteredWindows(table.sequences, labels, data.jitter, seed)
+        return dataset, task, list(table.target_names)
     return as_tensors(table), task, list(table.target_names)
 
 

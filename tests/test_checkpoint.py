@@ -404,3 +404,16 @@ def test_header_length_that_looks_like_a_pickle_opcode_still_loads(tmp_path):
             break
     assert struct.unpack("<Q", path.read_bytes()[:8])[0] % 256 == 0x80
     assert torch.equal(checkpoint.read_tensors(path)[0]["w"], torch.ones(3))
+
+
+def test_resume_accepts_an_option_added_since_at_its_default(tmp_path):
+    """A run recorded before an option existed resumes when the option keeps its default."""
+    from seqcnn.checkpoint import check_resume_options
+    from seqcnn.exceptions import ConfigError
+
+    recorded = {"model": {"name": "deepbind", "args": {}}, "data": {"length": 101}, "training": {}}
+    given = {"model": {"name": "deepbind", "args": {}}, "data": {"length": 101, "jitter": 0}}
+    check_resume_options(recorded, {**given, "training": {}}, tmp_path / "config.json")
+    given["data"]["jitter"] = 5
+    with pytest.raises(ConfigError, match=r"jitter \(None -> 5\)"):
+        check_resume_options(recorded, {**given, "training": {}}, tmp_path / "config.json")

@@ -424,3 +424,50 @@ def test_genome_windows_are_the_windows_strings_one_hot(tmp_path):
         config = TrainConfig(epochs=2, verbose=False, batch_size=8, seed=1)
         weights.append(Trainer(model, config).fit(Tensors(x, data.y)).model.state_dict())
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_jittered_windows_move_every_epoch_and_stay_on_their_contig(tmp_path):
+    from seqcnn.datasets import JitteredWindows
+    from seqcnn.io import Genome
+    from seqcnn.io.genome import GenomeRows
+    from seqcnn.sequence import one_hot_encode
+
+    rng = np.random.default_rng(1)
+    seq = "".join(rng.choice(list("ACGT"), 400))
+    (tmp_path / "g.fa").write_text(">c\n" + seq + "\n")
+    genome = Genome(tmp_path / "g.fa")
+    start = np.array([0, 100, 200, 370])  # the first and last sit at the contig's ends
+    rows = GenomeRows(genome, np.array(["c"] * 4), start, 30)
+    data = JitteredWindows(rows, torch.ones(4, 1), jitter=5, seed=2)
+    draws = []
+    for epoch in (1, 2, 1):
+        data.set_epoch(epoch)
+        s = data._rows.start.copy()
+        assert (np.abs(s - start) <= 5).all() and (s >= 0).all() and (s + 30 <= 400).all()
+        assert torch.equal(data.x[:], one_hot_encode([seq[a : a + 30] for a in s]))
+        draws.append(s)
+    assert not np.array_equal(draws[0], draws[1])  # redrawn each epoch
+    assert np.array_equal(draws[0], draws[2])  # reproducibly from (seed, epoch)
+    data.set_epoch(0)
+    assert np.array_equal(data._rows.start, start)
+    assert torch.equal(data.fixed().x[:], one_hot_encode([seq[a : a + 30] for a in start]))
+
+
+def test_bed_training_with_jitter_through_the_cli(tmp_path):
+    from seqcnn.cli import main
+
+    rng = np.random.default_rng(3)
+    chroms = {c: "".join(rng.choice(list("ACGT"), 6000)) for c in ("chr1", "chr8", "chr9")}
+    (tmp_path / "g.fa").write_text("".join(f">{c}\n{s}\n" for c, s in chroms.items()))
+    lines = [f"{c}\t{p}\t{p + 20}\n" for c in chroms for p in range(300, 5600, 400)]
+    (tmp_path / "p.bed").write_text("".join(lines))
+    base = ["train", "--train", str(tmp_path / "p.bed"), "--fasta", str(tmp_path / "g.fa")]
+    base += ["--length", "50", "--negatives", "flank", "--epochs", "2", "--quiet"]
+    base += ["--model-arg", "n_filters=4", "hidden=4", "--threads", "1"]
+    assert main([*base, "--jitter", "10", "--out", str(tmp_path / "run")]) == 0
+    import json
+
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["data"]["jitter"] == 10
+    shuffled = [*base[:7], "--negatives", "shuffle", "--jitter", "5", "--quiet"]
+    assert main([*shuffled, "--out", str(tmp_path / "bad")]) == 1  # an error, said in one line
