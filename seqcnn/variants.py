@@ -39,7 +39,8 @@ Significance
 ------------
 The null of an effect is the same edit made in ``n_shuffles`` dinucleotide shuffles of its
 window: the variant's flanks (the bases left and right of the allele, joined) are shuffled
-preserving dinucleotide counts, the REF and ALT alleles are put back at index ``c`` by the rule
+preserving dinucleotide counts (runs of N at their two ends, e.g. padding off a contig, stay
+in place), the REF and ALT alleles are put back at index ``c`` by the rule
 above, and the shuffled pair is scored. ``z = (delta - mean(null)) / sd(null)`` and the
 two-sided empirical p-value is ``(1 + #{|null| >= |delta| - 1e-5}) / (1 + n_shuffles)``
 (near-ties count as ties: scores are exact only to float rounding), which is valid (never
@@ -107,7 +108,8 @@ TIE = 1e-5
 
 NULL_DESCRIPTION = (
     "the same edit in {n} dinucleotide-shuffled copies of the window (flanks shuffled, "
-    "alleles kept at the centre; seed {seed}); z = (delta - mean) / sd of the null; "
+    "N runs at their ends kept, alleles kept at the centre; seed {seed}); "
+    "z = (delta - mean) / sd of the null; "
     "p = (1 + #|null| >= |delta| - 1e-5) / (1 + {n}), two-sided"
 )
 
@@ -600,9 +602,18 @@ class VariantScorer:
         return torch.stack([ref.view(len(ok), k, -1), alt.view(len(ok), k, -1)], 1).numpy()
 
     def _null_windows(self, w: VariantWindow) -> list[str]:
+        """The ``k`` shuffled REF windows, then their ``k`` ALT windows. Runs of N at the two
+        ends of the joined flanks (a window padded off its contig, an assembly gap there)
+        stay where they are: only the sequence between them is shuffled."""
         flanks = w.left + w.right
+        lead = len(flanks) - len(flanks.lstrip("Nn"))
+        trail = len(flanks) - len(flanks.rstrip("Nn")) if lead < len(flanks) else 0
+        core = flanks[lead : len(flanks) - trail]
         rng = np.random.default_rng([self.seed, w.allele.record, w.allele.alt_index])
-        shuffled = dinucleotide_shuffle_many([flanks], n=self.n_shuffles, seed=rng)
+        shuffled = [
+            flanks[:lead] + s + flanks[len(flanks) - trail :]
+            for s in dinucleotide_shuffle_many([core], n=self.n_shuffles, seed=rng)
+        ]
         c, out = len(w.left), []
         for s in shuffled:
             out.append((s[:c] + w.ref + s[c:])[: self.length])

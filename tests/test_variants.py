@@ -579,3 +579,26 @@ def test_score_variants_memory_stays_flat_at_ten_times_the_records(tmp_path, pea
         )  # fmt: skip
         assert sum(1 for line in open(out) if not line.startswith("#")) == n + 1
     assert peaks[1] <= 1.2 * peaks[0], peaks
+
+
+def test_null_shuffles_keep_padding_at_the_window_ends(genome, seq, tmp_path):
+    """A window padded off its contig: its shuffles keep the N run where it is; a window
+    without N at its ends is shuffled whole, as before."""
+    from seqcnn.sequence import dinucleotide_shuffle_many
+
+    L = 41
+    rows = [(c, p, f"v{p}", seq[p - 1], "A" if seq[p - 1] != "A" else "C") for c, p in
+            (("chr1", 5), ("chr1", 300))]  # fmt: skip
+    vcf = write_vcf(tmp_path / "p.vcf", rows)
+    scorer = VariantScorer(SmallConv(), genome, L, n_shuffles=7, seed=1)
+    windows = [variant_window(a, genome, L) for a in read_vcf(vcf)]
+    edge, middle = windows
+    assert "padded" in edge.flags and edge.left.startswith("N" * 16)
+    for s in scorer._null_windows(edge):
+        assert s.startswith("N" * 16) and "N" not in s[16:]
+        assert len(s) == L
+    # no N at the ends: the joined flanks are shuffled whole, with the allele's seed
+    rng = np.random.default_rng([1, middle.allele.record, middle.allele.alt_index])
+    want = dinucleotide_shuffle_many([middle.left + middle.right], n=7, seed=rng)
+    c = len(middle.left)
+    assert scorer._null_windows(middle)[:7] == [(s[:c] + middle.ref + s[c:])[:L] for s in want]
