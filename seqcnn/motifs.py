@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from seqcnn.exceptions import ConfigError, InputError, require
-from seqcnn.sequence import reverse_complement_onehot
+from seqcnn.sequence import CompactOneHot, reverse_complement_onehot
 
 if TYPE_CHECKING:  # pragma: no cover
     import os
@@ -327,9 +327,11 @@ def _model_device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
-def _as_onehot(X) -> torch.Tensor:
-    X = torch.as_tensor(X)
-    if X.ndim != 3 or X.shape[1] != 4 or X.shape[0] == 0:
+def _as_onehot(X) -> torch.Tensor | CompactOneHot:
+    """One-hot ``(N, 4, L)``: a tensor, or sequences kept as bytes (one-hot per batch)."""
+    if not isinstance(X, CompactOneHot):
+        X = torch.as_tensor(X)
+    if len(X.shape) != 3 or X.shape[1] != 4 or X.shape[0] == 0:
         raise InputError(
             f"sequences: expected one-hot of shape (N, 4, L) with N >= 1, got {tuple(X.shape)}"
         )
@@ -536,7 +538,9 @@ def data_background(X) -> np.ndarray:
     array([0.375, 0.25 , 0.125, 0.25 ])
     """
     X = _as_onehot(X)
-    counts = X.double().sum(dim=(0, 2)).cpu().numpy() + 1.0
+    counts = np.ones(4)  # in blocks: no float64 copy of the whole set
+    for a in range(0, len(X), 4096):
+        counts += X[a : a + 4096].sum(dim=(0, 2), dtype=torch.float64).cpu().numpy()
     return counts / counts.sum()
 
 
@@ -695,13 +699,13 @@ def filter_influence(
     def score(out: np.ndarray) -> float:
         if labels is None:
             return float(out.mean())
-        from sklearn.metrics import roc_auc_score
+        from seqcnn.metrics import roc_auc
 
         values = []
         for t in range(labels.shape[1]):
             ok = ~np.isnan(labels[:, t])
             if len(np.unique(labels[ok, t])) == 2:
-                values.append(roc_auc_score(labels[ok, t], out[ok, t]))
+                values.append(roc_auc(labels[ok, t], out[ok, t]))
         return float(np.mean(values)) if values else float(out.mean())
 
     if labels is not None and not any(

@@ -1112,8 +1112,8 @@ def motifs_run(
     bound = np.nanmax(labels, axis=1) == 1 if binary else np.ones(len(table), dtype=bool)
     if not bound.any():
         raise InputError("no bound sequence (label 1) to build PWMs from", path=data_path)
-    x_all = table.encode()
-    x_pwm = x_all[torch.from_numpy(bound)] if binary else x_all
+    x_all = CompactOneHot(sequence_bytes(table.sequences, names=table.ids))  # 1 byte a base
+    x_pwm = CompactOneHot(x_all.data[torch.from_numpy(bound)]) if binary else x_all
     pwms = M.filter_pwms(
         model,
         x_pwm,
@@ -1131,7 +1131,8 @@ def motifs_run(
         x_eval, y_eval = x_all, None
         if binary:
             completed = complete_eval_set(table, options, config["task"], seed=1)
-            x_eval, y_eval = completed.encode(), completed.labels
+            x_eval = CompactOneHot(sequence_bytes(completed.sequences, names=completed.ids))
+            y_eval = completed.labels
         drops = M.filter_influence(model, x_eval, y_eval, batch_size=batch_size, verbose=verbose)
         has_both = y_eval is not None and len(np.unique(y_eval[~np.isnan(y_eval)])) == 2
         influence_by = "auroc" if has_both else "mean output"

@@ -386,3 +386,23 @@ def test_database_from_a_file(data_dir, tmp_path):
     other.write_text("MEME version 4\n")
     with pytest.raises(InputError, match="no motifs"):
         M.load_database(other)
+
+
+def test_sequences_kept_as_bytes_give_the_same_pwms_background_and_influence():
+    """The motifs verb holds its sequences as bytes (one-hot per batch): the same results."""
+    from seqcnn.sequence import CompactOneHot, sequence_bytes
+
+    rng = np.random.default_rng(5)
+    torch.manual_seed(0)
+    model = create_model("deepbind", n_filters=6, filter_width=8)
+    seqs = [s.lower() if i % 3 == 0 else s for i, s in enumerate(random_seqs(40, 60, rng))]
+    seqs[4] = seqs[4][:20] + "N" * 10 + seqs[4][30:]
+    x, compact = one_hot_encode(seqs), CompactOneHot(sequence_bytes(seqs))
+    np.testing.assert_array_equal(M.data_background(x), M.data_background(compact))
+    a, b = M.filter_pwms(model, x, batch_size=16), M.filter_pwms(model, compact, batch_size=16)
+    np.testing.assert_array_equal(a.counts, b.counts)
+    labels = (rng.random((40, 1)) < 0.5).astype(np.float32)
+    np.testing.assert_array_equal(
+        M.filter_influence(model, x, labels, batch_size=16),
+        M.filter_influence(model, compact, labels, batch_size=16),
+    )
