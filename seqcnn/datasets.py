@@ -316,6 +316,7 @@ class JitteredWindows:
             return
         rng = np.random.default_rng([self.seed, epoch])
         self._rows.start[:] = self._rows0.start + rng.integers(self._low, self._high + 1)
+        self._rows.check()  # shifted windows reach bases no window read before
 
     def fixed(self) -> Tensors:
         """The windows as read (unshifted), for evaluation after training."""

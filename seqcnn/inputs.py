@@ -249,10 +249,10 @@ def sequence_training_set(
             table, labels=np.ones((len(table), 1), np.float32), target_names=["bound"]
         )
     task = _task(table, data)
-    if data.jitter and data.negatives == "shuffle":
+    if data.jitter and (data.negatives == "shuffle" or not isinstance(table.sequences, GenomeRows)):
         raise ConfigError(
-            "--jitter shifts genome windows; shuffled negatives are not genome windows: use "
-            "--negatives flank, gc or none with --jitter"
+            "--jitter shifts genome windows: it needs a BED training set with --negatives "
+            "flank, gc or none (shuffled negatives and sequence files cannot be shifted)"
         )
     if data.negatives == "shuffle":
         if task != "binary":
@@ -265,11 +265,6 @@ def sequence_training_set(
     if task in SIGMOID_TASKS:
         check_both_classes(table)
     if data.jitter:
-        if not isinstance(table.sequences, GenomeRows):
-            raise ConfigError(
-                "--jitter shifts genome windows: it needs a BED training set with --negatives "
-                "flank, gc or none (shuffled negatives and sequence files cannot be shifted)"
-            )
         labels = torch.from_numpy(np.array(table.labels, dtype=np.float32))
         dataset = JitteredWindows(table.sequences, labels, data.jitter, seed)
         return dataset, task, list(table.target_names)

@@ -609,6 +609,7 @@ def read_intervals(
     )
     if seqs is None:  # read from the genome when needed: no string of each window is kept
         seqs = GenomeRows(genome, meta["chrom"].to_numpy(), meta["start"].to_numpy(), length)
+        seqs.check(meta["name"].astype(str).to_numpy())  # the errors the strings would give
     lines = meta["line"].to_numpy(dtype=np.int64).copy()
     lines[meta["kind"].to_numpy() != "positive"] = -1
     return SequenceTable(

@@ -43,7 +43,7 @@ from seqcnn.inputs import (
     read_examples,
     sequence_training_set,
 )
-from seqcnn.io import SequenceTable, check_both_classes, iter_table
+from seqcnn.io import check_both_classes, iter_table
 from seqcnn.metrics import SIGMOID_TASKS, compute_metrics, sigmoid
 from seqcnn.models import create_model, get_model_spec, model_arguments
 from seqcnn.predict import predict
@@ -301,7 +301,7 @@ def evaluate_run(
         warnings.warn(message, stacklevel=2)
     y, scores = np.concatenate(labels), np.concatenate(scores)
     if task in SIGMOID_TASKS:
-        check_both_classes(SequenceTable([], [], y, targets, str(data_path)), path=data_path)
+        check_both_classes(y, path=data_path, target_names=targets)
     metrics = compute_metrics(y, scores, task, targets)
     metrics = {"file": str(data_path), "n": len(y), **metrics}
     stem = Path(str(data_path)).name.split(".")[0]

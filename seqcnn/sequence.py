@@ -38,6 +38,7 @@ __all__ = [
     "check_sequences",
     "sequence_bytes",
     "check_bytes",
+    "first_invalid_byte",
     "one_hot_bytes",
     "CompactOneHot",
     "to_batch",
@@ -881,6 +882,17 @@ def sequence_bytes(
     return out
 
 
+def first_invalid_byte(raw: np.ndarray) -> int:
+    """Flat index of the first byte of ``raw`` that is no nucleotide code, or -1.
+
+    Examples
+    --------
+    >>> first_invalid_byte(np.frombuffer(b"ACGT-A", dtype=np.uint8))
+    4
+    """
+    return _first_invalid(np.ascontiguousarray(raw, dtype=np.uint8).tobytes())
+
+
 def check_bytes(raw: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
     """Raise :class:`InputError` for the first byte of ``raw`` (N, L) that is no nucleotide
     code (e.g. in genome windows from :meth:`Genome.window_codes`); returns ``raw``.
@@ -891,7 +903,7 @@ def check_bytes(raw: np.ndarray, names: Sequence[str] | None = None) -> np.ndarr
     b'ACGTNa'
     """
     arr = np.ascontiguousarray(raw, dtype=np.uint8)
-    bad = _first_invalid(arr.tobytes())
+    bad = first_invalid_byte(arr)
     if bad >= 0:
         width = arr.shape[-1] if arr.ndim > 1 else arr.size
         i, pos = divmod(bad, max(width, 1))

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqcnn.sequence import one_hot_bytes
+from seqcnn.sequence import one_hot_bytes, reverse_complement_onehot
 
 __all__ = ["SnvShortcut"]
 
@@ -84,7 +84,7 @@ class SnvShortcut:
     """
 
     def __init__(self, model: nn.Module, length: int, rc_average: bool = False) -> None:
-        from seqcnn.attribution import _channel_last_chain, _structure
+        from seqcnn.attribution import _structure
 
         why = self.reason(model, length, rc_average)
         if why:
@@ -98,9 +98,7 @@ class SnvShortcut:
         self.pad_left, self.pad_right = spec.pad_left, spec.pad_right
         # strands: the model's own merge, or rc_average's mean, or the forward strand only
         self.merge = spec.merge
-        self.rc_mean = rc_average and spec.merge is None
-        self.both = self.merge is not None or self.rc_mean
-        self._chain_of = _channel_last_chain
+        self.both = self.merge is not None or rc_average
         self.use_max = spec.pool_mode in ("max", "maxavg")
         self.use_avg = spec.pool_mode in ("avg", "maxavg")
         self.n_positions = length + self.pad_left + self.pad_right - self.k + 1
@@ -132,14 +130,16 @@ class SnvShortcut:
         """Filters (both strands: the reverse-complemented ones as more channels), the border
         matrices and the position-wise chain, from the model as it is now (its device, its
         statistics)."""
+        from seqcnn.attribution import _channel_last_chain
+
         conv = self.spec.conv
         weight = conv.weight.detach()
         bias = conv.bias.detach() if conv.bias is not None else None
-        if self.both:  # complement the channels, reverse the taps
-            weight = torch.cat([weight, weight.flip(1, 2)])
+        if self.both:  # the filters read on the reverse strand: (F, 4, K) as one-hot
+            weight = torch.cat([weight, reverse_complement_onehot(weight)])
             bias = torch.cat([bias, bias]) if bias is not None else None
         self.weight, self.bias = weight, bias
-        self.chain, monotone = self._chain_of(self.spec.positionwise)
+        self.chain, monotone = _channel_last_chain(self.spec.positionwise)
         # max pooling commutes with non-decreasing layers: pool first, activate the maxima
         self.premax = monotone and not self.use_avg
         k = self.k

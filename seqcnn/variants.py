@@ -110,7 +110,7 @@ NULL_DESCRIPTION = (
     "the same edit in {n} dinucleotide-shuffled copies of the window (flanks shuffled, "
     "N runs at their ends kept, alleles kept at the centre; seed {seed}); "
     "z = (delta - mean) / sd of the null; "
-    "p = (1 + #|null| >= |delta| - 1e-5) / (1 + {n}), two-sided"
+    f"p = (1 + #|null| >= |delta| - {TIE:g}) / (1 + {{n}}), two-sided"
 )
 
 

@@ -471,3 +471,15 @@ def test_bed_training_with_jitter_through_the_cli(tmp_path):
     assert config["data"]["jitter"] == 10
     shuffled = [*base[:7], "--negatives", "shuffle", "--jitter", "5", "--quiet"]
     assert main([*shuffled, "--out", str(tmp_path / "bad")]) == 1  # an error, said in one line
+
+
+def test_genome_windows_refuse_a_base_that_is_no_nucleotide_code(tmp_path):
+    """Windows kept as coordinates are checked as their strings were: the error names the
+    genome position and the window."""
+    from seqcnn.exceptions import InputError
+    from seqcnn.negatives import read_intervals
+
+    (tmp_path / "g.fa").write_text(">c\n" + "ACGT" * 50 + "AC*T" + "ACGT" * 50 + "\n")
+    (tmp_path / "p.bed").write_text("c\t20\t40\tfine\nc\t190\t210\tpk\n")
+    with pytest.raises(InputError, match=r"'\*'.*genome c:203, window pk"):
+        read_intervals(tmp_path / "p.bed", tmp_path / "g.fa", 30, negatives="none")

@@ -521,7 +521,9 @@ def validate_binary(
 
 
 def check_both_classes(
-    table: SequenceTable | np.ndarray, path: str | os.PathLike | None = None
+    table: SequenceTable | np.ndarray,
+    path: str | os.PathLike | None = None,
+    target_names: list[str] | None = None,
 ) -> None:
     """Raise :class:`InputError` if a binary target has only one class (all 0 or all 1).
 
@@ -533,6 +535,8 @@ def check_both_classes(
     table : SequenceTable or numpy.ndarray (N,) or (N, T)
     path : str or os.PathLike, optional
         The file, for the message (defaults to ``table.path``).
+    target_names : list of str, optional
+        Names of the label columns of an array, for the message.
 
     Examples
     --------
@@ -543,6 +547,7 @@ def check_both_classes(
     seqcnn.exceptions.InputError: pos.tsv: only one class (1) in target 0: need ...
     """
     y, where, names = _describe(table, path)
+    names = target_names or names
     if y is None:
         raise InputError("the data has no labels", path=where)
     y2 = y.reshape(len(y), -1)
