@@ -59,6 +59,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -755,23 +756,14 @@ def score_variants(
     vcf: str | os.PathLike | VcfReader,
     genome: Genome | str | os.PathLike,
     length: int,
-    targets: Sequence[str] | None = None,
-    task: str = "binary",
-    scale: str = "logit",
-    ref_policy: str = "skip",
-    edge: str = "pad",
-    n_shuffles: int = 0,
-    seed: int = 0,
-    rc_average: bool = False,
-    batch_size: int = 256,
-    device: str | torch.device | None = None,
-    verbose: bool = False,
+    **options: Any,
 ) -> pd.DataFrame:
     """Effects of every ALT allele of a VCF: REF, ALT and ALT - REF scores per target.
 
-    The options are those of :class:`VariantScorer`. Rows of skipped alleles are included
-    with their ``status`` and NaN scores; the counts are in ``frame.attrs["summary"]``
-    (a :class:`VariantSummary`). For files too large for one table, use
+    ``options`` are those of :class:`VariantScorer` (``targets``, ``scale``, ``ref_policy``,
+    ``edge``, ``n_shuffles``, ``seed``, ``batch_size``, ``device``, ``shortcut`` ...). Rows
+    of skipped alleles are included with their ``status`` and NaN scores; the counts are in
+    ``frame.attrs["summary"]`` (a :class:`VariantSummary`). For files too large for one table, use
     :func:`write_variant_scores`, which streams.
 
     Returns
@@ -792,10 +784,7 @@ def score_variants(
     >>> frame[["chrom", "pos", "alt", "status"]].values.tolist()
     [['1', 58, 'G', 'ok'], ['1', 58, 'T', 'ok']]
     """
-    scorer = VariantScorer(
-        model, genome, length, targets, task, scale, ref_policy, edge, n_shuffles, seed,
-        rc_average, batch_size, device, verbose,
-    )  # fmt: skip
+    scorer = VariantScorer(model, genome, length, **options)
     frames = [frame for _, frame in scorer.chunks(vcf)]
     frame = (
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=scorer.columns())
